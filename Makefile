@@ -2,19 +2,19 @@
 # make test: set up .venv and run the test suite.
 # Offline: MNIST_ROOT=/folder/holding/MNIST/raw make run
 # make written: the written answers as PDFs (pandoc + XeLaTeX), into PDF_DIR.
+# make submission: submission/ for Crowdmark (STUDENT=Lastname_Firstname sets the name).
+# make bench: time one epoch per model (bench/bench.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 NOTEBOOK := Lastname_Firstname_Assgn4.ipynb
 STAMP := $(VENV)/.installed
-WRITTEN := Q1_xor_rnn Q2_tanh
 PDF_DIR ?= written
 
-.PHONY: run test lint written submission bench
+.PHONY: run test written submission bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
@@ -28,9 +28,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q tests
 
-written: $(foreach answer,$(WRITTEN),$(PDF_DIR)/$(answer).pdf)
+written:
+	$(PYTHON) tools/crowdmark.py written --out $(PDF_DIR)
 
-# Run from written/ so that the figures' relative paths (../figures/...) resolve.
-$(PDF_DIR)/%.pdf: written/%.md $(wildcard figures/w*.png)
-	mkdir -p $(PDF_DIR)
-	cd written && pandoc $*.md --pdf-engine=xelatex -o $(abspath $@)
+# The Crowdmark upload from the executed notebook: STUDENT=Lastname_Firstname make submission
+submission: $(STAMP)
+	$(BIN)/python tools/crowdmark.py submission
+
+# One training epoch per model: notebook pipeline vs. the plain per-item loop vs. the FLOP floor.
+bench: $(STAMP)
+	PYTHONPATH=tools $(BIN)/python bench/bench.py

@@ -1,7 +1,7 @@
 """Shared fixtures: the notebook's own definitions, a synthetic MNIST, and quick notebook runs.
 
-The tests never copy the notebook's code: `nb` executes the notebook's cells tagged `defs`
-(imports, parameters, functions and classes; no data loading, no training) into a namespace.
+The tests never copy the notebook's code: `nb` is the namespace of the notebook's cells tagged `defs`
+(imports, parameters, functions and classes; no data loading, no training).
 """
 
 import gzip
@@ -13,18 +13,10 @@ import nbformat
 import numpy as np
 import papermill
 import pytest
+from notebook_defs import NOTEBOOK, notebook_definitions
 
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "Lastname_Firstname_Assgn4.ipynb"
+ROOT = NOTEBOOK.parent
 QUICK_TRAIN, QUICK_TEST = 600, 200
-
-
-def notebook_definitions():
-    namespace = {"__name__": "assignment4_notebook"}
-    for index, cell in enumerate(nbformat.read(NOTEBOOK, as_version=4).cells):
-        if cell.cell_type == "code" and "defs" in cell.metadata.get("tags", []):
-            exec(compile(cell.source, f"<notebook cell {index}>", "exec"), namespace)
-    return namespace
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,93 @@
+"""Time one training epoch of each recurrent model with the notebook's own pipeline, against the plain
+per-item-transform DataLoader loop students usually write, and against the FLOP floor of this machine.
+
+    .venv/bin/python bench/bench.py [--data-root DIR] [--batch-size 128] [--train-size 60000]
+
+Everything runs in one process on the current machine, so the ratios compare like with like.
+"""
+
+import argparse
+import os
+import platform
+import time
+
+import torch
+import torch.nn as nn
+from notebook_defs import notebook_definitions
+from torchvision import transforms
+from torchvision.datasets import MNIST
+
+GATES = {"rnn": 1, "rnn_scratch": 1, "gru": 3, "lstm": 4}
+
+
+def training_flops_per_sample(gates, input_size=28, hidden=150, steps=28, classes=10):
+    """Forward multiply-adds x2 of the recurrent and output layers; backward costs about twice the forward."""
+    forward = steps * gates * 2 * (input_size * hidden + hidden * hidden) + 2 * hidden * classes
+    return 3 * forward
+
+
+def matmul_rate(batch, hidden, gates, repeats=200):
+    """Measured fp32 FLOP/s of the recurrent product (batch, hidden) @ (hidden, gates*hidden)."""
+    a, b = torch.randn(batch, hidden), torch.randn(hidden, gates * hidden)
+    for _ in range(20):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * batch * hidden * gates * hidden * repeats / (time.perf_counter() - started)
+
+
+def plain_epoch(model, mnist_root, batch_size, train_size):
+    """The usual student loop: PIL decode + ToTensor + Normalize per item, DataLoader collation, Adam."""
+    dataset = MNIST(mnist_root, train=True, transform=transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]))
+    dataset = torch.utils.data.Subset(dataset, range(train_size))
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    started = time.perf_counter()
+    for images, labels in loader:
+        loss = loss_fn(model(images.view(-1, 28, 28)), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=os.environ.get("MNIST_ROOT", "data"))
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--train-size", type=int, default=60_000)
+    args = parser.parse_args()
+
+    nb = notebook_definitions()
+    images, labels = nb["take_subset"](*nb["load_mnist"](args.data_root)["train"], args.train_size, "--train-size")
+    mnist_root = nb["find_mnist_files"](args.data_root)["train-images-idx3-ubyte"].parent.parent.parent
+    train_loader = nb["make_loader"](nb["to_sequences"](images), labels, args.batch_size, shuffle=True)
+    test_loader = nb["make_loader"](nb["to_sequences"](images[:1000]), labels[:1000], 1000, shuffle=False)
+    models = {"rnn": lambda: nb["myRNN"](), "rnn_scratch": lambda: nb["myRNN"](unit=nb["ElmanRNN"]),
+              "gru": lambda: nb["myGatedRNN"](), "lstm": lambda: nb["myLSTM"]()}
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; "
+          f"{len(images)} training images, batch {args.batch_size}")
+    rows = []
+    for name, build in models.items():
+        torch.manual_seed(0)
+        history = nb["train"](build(), nn.CrossEntropyLoss(), 1, train_loader, test_loader, name=name)
+        ours = history["seconds_per_epoch"][0]
+        torch.manual_seed(0)
+        plain = plain_epoch(build(), mnist_root, args.batch_size, len(images))
+        floor = training_flops_per_sample(GATES[name]) * len(images) / matmul_rate(args.batch_size, 150, GATES[name])
+        rows.append((name, ours, plain, floor))
+
+    print("\n| model | notebook s/epoch | plain loop s/epoch | speed-up | FLOP floor s | notebook / floor |")
+    print("|---|---|---|---|---|---|")
+    for name, ours, plain, floor in rows:
+        print(f"| {name} | {ours:.2f} | {plain:.2f} | {plain / ours:.2f}x | {floor:.2f} | {ours / floor:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
