@@ -93,11 +93,13 @@ def test_mismatched_split_is_rejected(nb, tmp_path):
     ({"epochs": 0}, "epochs must be a positive integer"),
     ({"batch_size": -4}, "batch_size must be a positive integer"),
     ({"learning_rate": float("nan")}, "learning_rate must be a positive number"),
+    ({"gated_learning_rate": 0}, "gated_learning_rate must be a positive number"),
     ({"train_subset": 0}, "train_subset must be None"),
 ])
 def test_impossible_parameters_fail_before_any_work(nb, changes, fragment):
     parameters = {"epochs": 10, "batch_size": 128, "hidden_units": 150, "learning_rate": 1e-3,
-                  "max_grad_norm": 1.0, "train_subset": None, "test_subset": None, **changes}
+                  "gated_learning_rate": 2e-3, "max_grad_norm": 1.0, "train_subset": None, "test_subset": None,
+                  **changes}
     with pytest.raises(ValueError, match=fragment):
         nb["check_parameters"](**parameters)
 

@@ -42,11 +42,18 @@ def test_forward_classifies_from_the_last_hidden_state(nb, sequences, name):
     assert not torch.allclose(model(changed), model(sequences))
 
 
-@pytest.mark.parametrize("name", ["myRNN", "myGatedRNN", "myLSTM"])
-def test_recurrent_weights_start_orthogonal(nb, name):
-    model = nb[name]()
-    for block in model.rnn.weight_hh_l0.detach().split(150):
-        assert torch.allclose(block @ block.T, torch.eye(150), atol=1e-4)
+@pytest.mark.parametrize("name, gates", [("myGatedRNN", 3), ("myLSTM", 4)])
+def test_gated_units_start_with_an_orthogonal_block_per_gate(nb, name, gates):
+    blocks = nb[name]().rnn.weight_hh_l0.detach().split(150)
+    assert len(blocks) == gates
+    for block in blocks:
+        assert torch.allclose(block @ block.T, torch.eye(150), atol=1e-4) and not torch.equal(block, torch.eye(150))
+
+
+@pytest.mark.parametrize("unit", ["RNN", "ElmanRNN"])
+def test_vanilla_unit_starts_with_identity_recurrent_weights(nb, unit):
+    model = nb["myRNN"](unit=nb[unit] if unit == "ElmanRNN" else torch.nn.RNN)
+    assert torch.equal(model.rnn.weight_hh_l0.detach(), torch.eye(150))
 
 
 def test_accuracy_and_error_on_a_hand_made_batch(nb):
@@ -96,7 +103,7 @@ def tiny_loaders(nb):
 def test_train_lowers_the_loss_and_records_every_epoch(nb, name, capsys):
     train_loader, test_loader = tiny_loaders(nb)
     torch.manual_seed(0)
-    history = nb["train"](nb[name](), nn.CrossEntropyLoss(), 4, train_loader, test_loader, lr=1e-2, name=name)
+    history = nb["train"](nb[name](), nn.CrossEntropyLoss(), 4, train_loader, test_loader, lr=5e-3, name=name)
     assert set(history) == {"train_loss", "train_accuracy", "test_accuracy", "seconds_per_epoch"}
     assert all(len(values) == 4 for values in history.values())
     assert history["train_loss"][-1] < 0.5 * history["train_loss"][0]
