@@ -171,3 +171,11 @@ def test_readout_by_step_ends_at_the_model_accuracy(nb):
     by_step = nb["accuracy_by_step"](model, test_loader)
     assert len(by_step) == 28 and by_step[-1] == pytest.approx(nb["evaluate"](model, test_loader))
     assert by_step[2] < 0.6, "before the class row is read (t < 21) the read-out is near chance"
+
+
+@pytest.mark.parametrize("name, gate", [("myGatedRNN", "update gate z"), ("myLSTM", "forget gate f")])
+def test_remember_gate_starts_with_total_bias_one(nb, name, gate):
+    rnn = nb[name]().rnn
+    total = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().split(150)
+    assert torch.equal(total[1], torch.ones(150)), f"the {gate} (block 1) starts at bias 1"
+    assert all(block.abs().max() <= 1 / 150**0.5 * 2 for index, block in enumerate(total) if index != 1)
