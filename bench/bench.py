@@ -20,21 +20,29 @@ from torchvision.datasets import MNIST
 GATES = {"rnn": 1, "rnn_scratch": 1, "gru": 3, "lstm": 4}
 
 
-def training_flops_per_sample(gates, input_size=28, hidden=150, steps=28, classes=10):
-    """Forward multiply-adds x2 of the recurrent and output layers; backward costs about twice the forward."""
-    forward = steps * gates * 2 * (input_size * hidden + hidden * hidden) + 2 * hidden * classes
-    return 3 * forward
-
-
-def matmul_rate(batch, hidden, gates, repeats=200):
-    """Measured fp32 FLOP/s of the recurrent product (batch, hidden) @ (hidden, gates*hidden)."""
-    a, b = torch.randn(batch, hidden), torch.randn(hidden, gates * hidden)
+def matmul_seconds(rows, inner, columns, repeats=200):
+    """Measured seconds of one fp32 product (rows, inner) @ (inner, columns) on this machine."""
+    a, b = torch.randn(rows, inner), torch.randn(inner, columns)
     for _ in range(20):
         a @ b
     started = time.perf_counter()
     for _ in range(repeats):
         a @ b
-    return 2 * batch * hidden * gates * hidden * repeats / (time.perf_counter() - started)
+    return (time.perf_counter() - started) / repeats
+
+
+def flop_floor(gates, batch, images, input_size=28, hidden=150, steps=28, classes=10):
+    """Training FLOPs of one epoch and the seconds they take at this machine's matmul rate at the model's shapes.
+
+    Per mini-batch the forward pass is one input projection (batch*steps, input) @ (input, gates*hidden), `steps`
+    recurrent products (batch, hidden) @ (hidden, gates*hidden) and the output layer; the backward pass costs
+    about twice the forward (gradients with respect to the inputs and to the weights)."""
+    batches = images / batch
+    shapes = [((batch * steps, input_size, gates * hidden), 1), ((batch, hidden, gates * hidden), steps),
+              ((batch, hidden, classes), 1)]
+    flops = sum(3 * 2 * r * k * c * count for (r, k, c), count in shapes) * batches
+    seconds = sum(3 * matmul_seconds(r, k, c) * count for (r, k, c), count in shapes) * batches
+    return flops, seconds
 
 
 def plain_epoch(model, mnist_root, batch_size, train_size):
@@ -58,11 +66,12 @@ def plain_epoch(model, mnist_root, batch_size, train_size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("MNIST_ROOT", "data"))
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, help="default: the notebook's batch_size")
     parser.add_argument("--train-size", type=int, default=60_000)
     args = parser.parse_args()
 
     nb = notebook_definitions()
+    args.batch_size = args.batch_size or nb["batch_size"]
     images, labels = nb["take_subset"](*nb["load_mnist"](args.data_root)["train"], args.train_size, "--train-size")
     mnist_root = nb["find_mnist_files"](args.data_root)["train-images-idx3-ubyte"].parent.parent.parent
     train_loader = nb["make_loader"](nb["to_sequences"](images), labels, args.batch_size, shuffle=True)
@@ -80,13 +89,15 @@ def main():
         ours = history["seconds_per_epoch"][0]
         torch.manual_seed(0)
         plain = plain_epoch(build(), mnist_root, args.batch_size, len(images))
-        floor = training_flops_per_sample(GATES[name]) * len(images) / matmul_rate(args.batch_size, 150, GATES[name])
-        rows.append((name, ours, plain, floor))
+        flops, floor = flop_floor(GATES[name], args.batch_size, len(images))
+        rows.append((name, ours, plain, flops, floor))
 
-    print("\n| model | notebook s/epoch | plain loop s/epoch | speed-up | FLOP floor s | notebook / floor |")
-    print("|---|---|---|---|---|---|")
-    for name, ours, plain, floor in rows:
-        print(f"| {name} | {ours:.2f} | {plain:.2f} | {plain / ours:.2f}x | {floor:.2f} | {ours / floor:.2f}x |")
+    print("\n| model | notebook s/epoch | plain loop s/epoch | speed-up | GFLOP/epoch | FLOP floor s "
+          "| notebook / floor |")
+    print("|---|---|---|---|---|---|---|")
+    for name, ours, plain, flops, floor in rows:
+        print(f"| {name} | {ours:.2f} | {plain:.2f} | {plain / ours:.2f}x | {flops / 1e9:.0f} | {floor:.2f} | "
+              f"{ours / floor:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ def synthetic_root(tmp_path_factory):
 
 def run_notebook_quickly(workdir, data_root, **overrides):
     """Execute the whole notebook through papermill with tiny parameters; return the executed notebook."""
-    parameters = {"epochs": 1, "batch_size": 64, "data_root": str(data_root), "download": False, **overrides}
+    parameters = {"epochs": 1, "batch_size": 32, "learning_rate": 5e-3, "gated_learning_rate": 5e-3,
+                  "data_root": str(data_root), "download": False, **overrides}
     output = Path(workdir) / "executed.ipynb"
     papermill.execute_notebook(str(NOTEBOOK), str(output), parameters=parameters, cwd=str(workdir),
                                kernel_name="python3", progress_bar=False)

@@ -90,13 +90,13 @@ def test_scratch_model_starts_from_the_same_weights_as_nn_rnn(nb, sequences):
     assert torch.allclose(reference(sequences), scratch(sequences), atol=1e-5)
 
 
-def tiny_loaders(nb):
-    torch.manual_seed(0)
-    labels = torch.arange(96) % 3
-    sequences = torch.randn(96, 28, 28) * 0.1
-    sequences[torch.arange(96), 20 + 3 * labels] += 2.0  # the class is written in one row (20, 23 or 26)
+def tiny_loaders(nb, seed=0, count=96):
+    torch.manual_seed(seed)
+    labels = torch.arange(count) % 3
+    sequences = torch.randn(count, 28, 28) * 0.1
+    sequences[torch.arange(count), 20 + 3 * labels] += 2.0  # the class is written in one row (20, 23 or 26)
     loader = nb["make_loader"](sequences, labels, batch_size=16, shuffle=True)
-    return loader, nb["make_loader"](sequences, labels, batch_size=96, shuffle=False)
+    return loader, nb["make_loader"](sequences, labels, batch_size=count, shuffle=False)
 
 
 @pytest.mark.parametrize("name", ["myRNN", "myGatedRNN", "myLSTM", "FlatFNN"])
@@ -179,3 +179,15 @@ def test_remember_gate_starts_with_total_bias_one(nb, name, gate):
     total = (rnn.bias_ih_l0 + rnn.bias_hh_l0).detach().split(150)
     assert torch.equal(total[1], torch.ones(150)), f"the {gate} (block 1) starts at bias 1"
     assert all(block.abs().max() <= 1 / 150**0.5 * 2 for index, block in enumerate(total) if index != 1)
+
+
+def test_probes_find_the_class_only_once_its_row_has_been_read(nb):
+    train_loader, test_loader = tiny_loaders(nb)
+    torch.manual_seed(0)
+    model = nb["myRNN"]()
+    nb["train"](model, nn.CrossEntropyLoss(), 3, train_loader, test_loader, lr=5e-3)
+    _, fresh_images = tiny_loaders(nb, seed=1, count=600)  # probes are fitted on other images than they are tested on
+    probed = nb["probe_accuracy_by_step"](model, fresh_images, test_loader, steps=100)
+    assert len(probed) == 28
+    assert max(probed[:20]) < 0.6, "before row 21 no probe can know the class"
+    assert probed[-1] == 1.0, "after the last class row (26) a linear probe separates the classes"

@@ -11,7 +11,7 @@ MODELS = {"rnn": 28_510, "rnn_scratch": 28_510, "gru": 82_510, "lstm": 109_510,
 FIGURES = ["p1_item01_mnist_samples", "p1_item06_classified_test_images", "p1_item13_rnn_training",
            "p1_item14_readout_by_step", "p2_item04_gru_training", "p2_item05_test_accuracy_rnn_vs_gru",
            "p2_item05_gradient_reach_rnn_vs_gru", "p3_item04_lstm_training", "p3_item05_test_accuracy_all",
-           "p3_item05_gradient_reach_all", "w2_item3_rho_powers"]
+           "p3_item05_gradient_reach_all", "w1_xor_rnn_unrolled", "w2_item3_rho_powers"]
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +56,13 @@ def test_models_learn_the_synthetic_digits_in_one_epoch(first_run):
 def test_measured_checks_are_recorded(first_run):
     _, metrics, _ = first_run
     assert metrics["rnn_scratch_equivalence_max_abs_diff"] <= 1e-10
-    assert len(metrics["rnn_readout_accuracy_by_step"]) == 28
-    assert set(metrics["input_gradient_norm_by_row"]) == {"rnn", "gru", "lstm"}
-    assert all(len(norms) == 28 for norms in metrics["input_gradient_norm_by_row"].values())
+    assert len(metrics["rnn_readout_accuracy_by_step"]) == len(metrics["rnn_probe_accuracy_by_step"]) == 28
+    reach = metrics["input_gradient_norm_by_row"]
+    assert set(reach["trained"]) == {"rnn", "gru", "lstm"}
+    assert set(reach["initial"]) == {"rnn", "gru", "lstm", "rnn_pytorch_default_init"}
+    assert all(len(norms) == 28 for stage in reach.values() for norms in stage.values())
+    default, identity = reach["initial"]["rnn_pytorch_default_init"], reach["initial"]["rnn"]
+    assert default[-1] / default[0] > 100 * identity[-1] / identity[0], "the default init vanishes far faster"
     assert metrics["written_q1"] == {"sequences_checked": 8190, "last_step_mismatches": 0, "prefix_mismatches": 0}
     assert metrics["written_q2"]["rho"] == pytest.approx(0.250469, abs=1e-6)
 
