@@ -6,6 +6,9 @@
 `submission` writes W1.pdf, W2.pdf (the written answers), P1.pdf, P2.pdf, P3.pdf (each programming
 question's cells of the executed notebook, selected by their cell tags; P1 with the set-up cells) and
 <Lastname>_<Firstname>_Assgn4.ipynb, plus manifest.json: the hash of the notebook it was built from.
+
+`written` needs only pandoc and the standard library (it runs with the system Python); nbformat and
+nbconvert are imported inside the functions that export the notebook.
 """
 
 import argparse
