@@ -7,6 +7,7 @@ Everything runs in one process on the current machine, so the ratios compare lik
 """
 
 import argparse
+import math
 import os
 import platform
 import time
@@ -20,15 +21,19 @@ from torchvision.datasets import MNIST
 GATES = {"rnn": 1, "rnn_scratch": 1, "gru": 3, "lstm": 4}
 
 
-def matmul_seconds(rows, inner, columns, repeats=200):
-    """Measured seconds of one fp32 product (rows, inner) @ (inner, columns) on this machine."""
+def matmul_seconds(rows, inner, columns, repeats=100, rounds=5):
+    """Seconds of one fp32 product (rows, inner) @ (inner, columns) on this machine: the best of `rounds`
+    timings of `repeats` products, so that another process's burst does not lower the measured peak."""
     a, b = torch.randn(rows, inner), torch.randn(inner, columns)
     for _ in range(20):
         a @ b
-    started = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return (time.perf_counter() - started) / repeats
+    best = math.inf
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = min(best, (time.perf_counter() - started) / repeats)
+    return best
 
 
 def flop_floor(gates, batch, images, input_size=28, hidden=150, steps=28, classes=10):
@@ -82,8 +87,10 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; "
           f"{len(images)} training images, batch {args.batch_size}")
+    warm_up = nb["make_loader"](nb["to_sequences"](images[:1280]), labels[:1280], args.batch_size, shuffle=True)
     rows = []
     for name, build in models.items():
+        nb["train"](build(), nn.CrossEntropyLoss(), 1, warm_up, test_loader, name=f"{name} warm-up")
         torch.manual_seed(0)
         history = nb["train"](build(), nn.CrossEntropyLoss(), 1, train_loader, test_loader, name=name)
         ours = history["seconds_per_epoch"][0]
