@@ -7,6 +7,7 @@ The tests never copy the notebook's code: `nb` is the namespace of the notebook'
 import gzip
 import json
 import struct
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -77,3 +78,20 @@ def quick_runs(tmp_path_factory, synthetic_root):
         metrics = json.loads((workdir / "results" / "metrics.json").read_text())
         runs.append((executed, metrics, workdir))
     return runs
+
+
+def pdf_text(path):
+    """The PDF's text with its layout (poppler's pdftotext)."""
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def pdf_pages(path):
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    return int(next(line.split()[1] for line in info.splitlines() if line.startswith("Pages:")))
+
+
+def pdf_image_count(path):
+    """Embedded raster images (soft masks not counted), from poppler's pdfimages -list."""
+    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    return sum(1 for line in listing.splitlines()[2:] if " image " in line)

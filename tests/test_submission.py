@@ -2,11 +2,10 @@
 
 import hashlib
 import json
-import subprocess
 
 import nbformat
 import pytest
-from conftest import ROOT
+from conftest import ROOT, pdf_image_count, pdf_pages, pdf_text
 from crowdmark import build_submission, notebook_digest
 
 HEADINGS = {"W1": "Written Question 1", "W2": "Written Question 2", "P1": "Programming Question 1",
@@ -24,21 +23,6 @@ def submission(quick_runs, tmp_path_factory):
     _, _, workdir = quick_runs[0]
     out = tmp_path_factory.mktemp("upload") / "submission"
     return build_submission("Doe_Jane", out, workdir / "executed.ipynb")
-
-
-def pdf_text(path):
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
-
-
-def pdf_pages(path):
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(next(line.split()[1] for line in info.splitlines() if line.startswith("Pages:")))
-
-
-def pdf_image_count(path):
-    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
-    return sum(1 for line in listing.splitlines()[2:] if " image " in line)
 
 
 @pytest.mark.parametrize("upload", HEADINGS)
