@@ -79,15 +79,16 @@ def main():
     args.batch_size = args.batch_size or nb["batch_size"]
     images, labels = nb["take_subset"](*nb["load_mnist"](args.data_root)["train"], args.train_size, "--train-size")
     mnist_root = nb["find_mnist_files"](args.data_root)["train-images-idx3-ubyte"].parent.parent.parent
-    train_loader = nb["make_loader"](nb["to_sequences"](images), labels, args.batch_size, shuffle=True)
-    test_loader = nb["make_loader"](nb["to_sequences"](images[:1000]), labels[:1000], 1000, shuffle=False)
+    sequences = nb["to_sequences"](images)
+    train_loader = nb["make_loader"](sequences, labels, args.batch_size, shuffle=True)
+    test_loader = nb["make_loader"](sequences[:1000], labels[:1000], 1000, shuffle=False)
     models = {"rnn": lambda: nb["myRNN"](), "rnn_scratch": lambda: nb["myRNN"](unit=nb["ElmanRNN"]),
               "gru": lambda: nb["myGatedRNN"](), "lstm": lambda: nb["myLSTM"]()}
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; "
           f"{len(images)} training images, batch {args.batch_size}")
-    warm_up = nb["make_loader"](nb["to_sequences"](images[:1280]), labels[:1280], args.batch_size, shuffle=True)
+    warm_up = nb["make_loader"](sequences[:1280], labels[:1280], args.batch_size, shuffle=True)
     rows = []
     for name, build in models.items():
         nb["train"](build(), nn.CrossEntropyLoss(), 1, warm_up, test_loader, name=f"{name} warm-up")
