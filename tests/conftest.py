@@ -1,7 +1,7 @@
-"""Shared fixtures: the notebook's own definitions, a synthetic MNIST, and quick notebook runs.
+"""Shared fixtures: the notebook's definitions, a synthetic MNIST, quick notebook runs.
 
-The tests never copy the notebook's code: `nb` is the namespace of the notebook's cells tagged `defs`
-(imports, parameters, functions and classes; no data loading, no training).
+The tests never copy the notebook's code: `nb` is a module made of the notebook's cells
+tagged `defs` and `parameters` (no data loading, no training).
 """
 
 import gzip
@@ -14,42 +14,54 @@ import nbformat
 import numpy as np
 import papermill
 import pytest
-from notebook_defs import NOTEBOOK, notebook_definitions
+from notebook_defs import NOTEBOOK, notebook_module
 
 ROOT = NOTEBOOK.parent
 QUICK_TRAIN, QUICK_TEST = 600, 200
+QUICK = {
+    "epochs": 1,
+    "batch_size": 32,
+    "rnn_learning_rate": 5e-3,
+    "gru_learning_rate": 5e-3,
+    "lstm_learning_rate": 5e-3,
+    "download": False,
+    "progress": False,
+}
 
 
 @pytest.fixture(scope="session")
 def nb():
-    return notebook_definitions()
+    return notebook_module()
 
 
 def synthetic_digits(count, seed):
-    """Learnable MNIST-like images: digit k is a bright bar over rows 2k+3..2k+5, plus noise."""
+    """Learnable MNIST-like images: digit k is a bright bar over rows 2k+3..2k+5."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 10, count).astype(np.uint8)
-    images = (rng.random((count, 28, 28)) < 0.05).astype(np.uint8) * rng.integers(0, 255, (count, 28, 28))
+    noise = rng.integers(0, 255, (count, 28, 28))
+    images = (rng.random((count, 28, 28)) < 0.05).astype(np.uint8) * noise
     for image, label in zip(images, labels, strict=True):
-        image[2 * label + 3 : 2 * label + 6, 4 + rng.integers(0, 4) : 22 + rng.integers(0, 4)] = 255
+        image[2 * label + 3 : 2 * label + 6, 4 + rng.integers(0, 4) : 22] = 255
     return images.astype(np.uint8), labels
 
 
-def write_idx(path, array, compress=False):
-    """Write an IDX file as MNIST's: big-endian magic 0x0800|ndim, the dimensions, then uint8 data."""
-    header = struct.pack(">I", 0x0800 + array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.tobytes()
-    path.write_bytes(gzip.compress(payload) if compress else payload)
+def idx_bytes(array):
+    """An IDX file as MNIST's: magic 0x0800|ndim (big-endian), dimensions, bytes."""
+    header = struct.pack(">I", 0x0800 + array.ndim)
+    return header + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
 
 
 def write_synthetic_mnist(root, train=QUICK_TRAIN, test=QUICK_TEST, compress=False):
     raw = Path(root) / "MNIST" / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    suffix = ".gz" if compress else ""
     for prefix, count, seed in [("train", train, 1), ("t10k", test, 2)]:
         images, labels = synthetic_digits(count, seed)
-        write_idx(raw / f"{prefix}-images-idx3-ubyte{suffix}", images, compress)
-        write_idx(raw / f"{prefix}-labels-idx1-ubyte{suffix}", labels, compress)
+        for kind, array in [("images-idx3", images), ("labels-idx1", labels)]:
+            payload = idx_bytes(array)
+            name = f"{prefix}-{kind}-ubyte" + (".gz" if compress else "")
+            (raw / name).write_bytes(
+                gzip.compress(payload, mtime=0) if compress else payload
+            )
     return Path(root)
 
 
@@ -58,40 +70,104 @@ def synthetic_root(tmp_path_factory):
     return write_synthetic_mnist(tmp_path_factory.mktemp("mnist"))
 
 
-def run_notebook_quickly(workdir, data_root, **overrides):
-    """Execute the whole notebook through papermill with tiny parameters; return the executed notebook."""
-    parameters = {"epochs": 1, "batch_size": 32, "learning_rate": 5e-3, "gated_learning_rate": 5e-3,
-                  "data_root": str(data_root), "download": False, **overrides}
-    output = Path(workdir) / "executed.ipynb"
-    papermill.execute_notebook(str(NOTEBOOK), str(output), parameters=parameters, cwd=str(workdir),
-                               kernel_name="python3", progress_bar=False)
+def quick_sweep(seed_offset=0.0):
+    """A results/sweep.json for the quick parameters: chosen settings and seed bands."""
+    settings = {
+        "rnn": {"init": "identity", "lr": 5e-3},
+        "gru": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
+        "lstm": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
+    }
+    accuracies = {
+        "rnn": [0.61, 0.64, 0.66],
+        "gru": [0.62, 0.70, 0.71],
+        "lstm": [0.80, 0.83, 0.84],
+    }
+    return {
+        "chosen": settings,
+        "validation": [
+            {
+                "model": model,
+                "setting": setting,
+                "seed": seed,
+                "validation_accuracy": [accuracies[model][seed] - 0.01],
+            }
+            for model, setting in settings.items()
+            for seed in range(3)
+        ],
+        "test": [
+            {
+                "model": model,
+                "setting": setting,
+                "seed": seed,
+                "test_accuracy": [accuracies[model][seed] + seed_offset],
+            }
+            for model, setting in settings.items()
+            for seed in range(3)
+        ],
+    }
+
+
+def run_notebook_quickly(workdir, data_root, sweep=None, **overrides):
+    """Execute the whole notebook through papermill with tiny parameters."""
+    workdir = Path(workdir)
+    if sweep is not None:
+        (workdir / "results").mkdir(parents=True, exist_ok=True)
+        (workdir / "results" / "sweep.json").write_text(json.dumps(sweep))
+    parameters = {**QUICK, "data_root": str(data_root), **overrides}
+    output = workdir / "executed.ipynb"
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(output),
+        parameters=parameters,
+        cwd=str(workdir),
+        kernel_name="python3",
+        progress_bar=False,
+    )
     return nbformat.read(output, as_version=4)
 
 
 @pytest.fixture(scope="session")
 def quick_runs(tmp_path_factory, synthetic_root):
-    """Two quick runs with the same seed, in separate folders: (executed notebook, metrics, folder) each."""
+    """Quick runs in separate folders: seed 0 twice, then seed 1 (other sweep bands).
+    Each is (executed notebook, metrics, folder)."""
     runs = []
-    for name in ("first", "second"):
+    for name, seed, sweep in [
+        ("first", 0, quick_sweep()),
+        ("second", 0, quick_sweep()),
+        ("other-seed", 1, quick_sweep(-0.2)),
+    ]:
         workdir = tmp_path_factory.mktemp(f"run-{name}")
-        executed = run_notebook_quickly(workdir, synthetic_root)
+        executed = run_notebook_quickly(
+            workdir, synthetic_root, sweep, seed=seed, student="Doe_Jane"
+        )
         metrics = json.loads((workdir / "results" / "metrics.json").read_text())
         runs.append((executed, metrics, workdir))
     return runs
 
 
-def pdf_text(path):
-    """The PDF's text with its layout (poppler's pdftotext)."""
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+def pdf_text(path, *pages):
+    """The PDF's text with its layout (poppler's pdftotext), optionally of pages."""
+    span = ["-f", str(pages[0]), "-l", str(pages[-1])] if pages else []
+    return subprocess.run(
+        ["pdftotext", "-layout", *span, str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def pdf_pages(path):
-    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
-    return int(next(line.split()[1] for line in info.splitlines() if line.startswith("Pages:")))
+    info = subprocess.run(
+        ["pdfinfo", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    return int(
+        next(line.split()[1] for line in info.splitlines() if line.startswith("Pages:"))
+    )
 
 
 def pdf_image_count(path):
-    """Embedded raster images (soft masks not counted), from poppler's pdfimages -list."""
-    listing = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    """Embedded raster images (soft masks not counted), from poppler's pdfimages."""
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True
+    ).stdout
     return sum(1 for line in listing.splitlines()[2:] if " image " in line)

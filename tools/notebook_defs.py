@@ -1,6 +1,11 @@
-"""The notebook's own definitions, importable: executes the cells tagged `defs` (imports, parameters,
-functions, classes; no data loading, no training) into a fresh namespace. Used by tests/ and bench/."""
+"""The notebook's own definitions as a module, for tests/, bench/ and experiments/.
 
+Executes the cells tagged `defs` (parameters, imports, functions, classes; no data
+loading, no training) into a fresh module, so callers write `nb.myRNN`, `nb.train`.
+"""
+
+import sys
+import types
 from pathlib import Path
 
 import nbformat
@@ -8,9 +13,14 @@ import nbformat
 NOTEBOOK = Path(__file__).resolve().parent.parent / "Lastname_Firstname_Assgn4.ipynb"
 
 
-def notebook_definitions(notebook=NOTEBOOK):
-    namespace = {"__name__": "assignment4_notebook"}
+def notebook_module(notebook=NOTEBOOK, name="assignment4"):
+    module = types.ModuleType(name, f"definitions of {Path(notebook).name}")
+    sys.modules[name] = module  # inspect and pickling find the definitions' source
     for index, cell in enumerate(nbformat.read(notebook, as_version=4).cells):
-        if cell.cell_type == "code" and "defs" in cell.metadata.get("tags", []):
-            exec(compile(cell.source, f"<notebook cell {index}>", "exec"), namespace)
-    return namespace
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and ("defs" in tags or "parameters" in tags):
+            exec(
+                compile(cell.source, f"<notebook cell {index}>", "exec"),
+                module.__dict__,
+            )
+    return module

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The Debian packages this project needs beyond Python: pandoc + XeLaTeX for the PDFs,
+# poppler-utils to check them. As root: installs what is missing. Otherwise: prints the
+# exact apt-get line and stops.
+set -euo pipefail
+packages=(pandoc texlive-xetex texlive-latex-recommended texlive-fonts-recommended
+          texlive-plain-generic lmodern poppler-utils)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+((${#missing[@]})) || exit 0
+if [[ $(id -u) != 0 ]]; then
+    echo "Missing Debian packages. Install them with:" >&2
+    echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends" \
+         "${missing[*]}" >&2
+    exit 1
+fi
+echo "installing ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
