@@ -70,13 +70,41 @@ def synthetic_root(tmp_path_factory):
     return write_synthetic_mnist(tmp_path_factory.mktemp("mnist"))
 
 
-def quick_sweep(seed_offset=0.0):
-    """A results/sweep.json for the quick parameters: chosen settings and seed bands."""
-    settings = {
-        "rnn": {"init": "identity", "lr": 5e-3},
-        "gru": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
-        "lstm": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
-    }
+QUICK_SETTINGS = {
+    "rnn": {"init": "identity", "lr": 5e-3},
+    "gru": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
+    "lstm": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
+}
+# The third quick run: a non-default value for every parameter (progress bars on).
+OTHER = {
+    "seed": 1,
+    "epochs": 2,
+    "batch_size": 16,
+    "hidden_units": 64,
+    "rnn_learning_rate": 4e-3,
+    "rnn_init": "default",
+    "gru_learning_rate": 4e-3,
+    "gru_init": "default",
+    "gru_update_gate_bias": None,
+    "lstm_learning_rate": 4e-3,
+    "lstm_init": "identity",
+    "lstm_forget_gate_bias": 2.0,
+    "max_grad_norm": 5.0,
+    "train_subset": 500,
+    "test_subset": 150,
+    "progress": True,
+    "results_dir": "out/results",
+    "figures_dir": "out/figures",
+}
+OTHER_SETTINGS = {
+    "rnn": {"init": "default", "lr": 4e-3},
+    "gru": {"init": "default", "gate_bias": None, "lr": 4e-3},
+    "lstm": {"init": "identity", "gate_bias": 2.0, "lr": 4e-3},
+}
+
+
+def quick_sweep(settings=QUICK_SETTINGS, seed_offset=0.0):
+    """A results/sweep.json for the quick runs: chosen settings and seed bands."""
     accuracies = {
         "rnn": [0.61, 0.64, 0.66],
         "gru": [0.62, 0.70, 0.71],
@@ -110,10 +138,11 @@ def quick_sweep(seed_offset=0.0):
 def run_notebook_quickly(workdir, data_root, sweep=None, **overrides):
     """Execute the whole notebook through papermill with tiny parameters."""
     workdir = Path(workdir)
-    if sweep is not None:
-        (workdir / "results").mkdir(parents=True, exist_ok=True)
-        (workdir / "results" / "sweep.json").write_text(json.dumps(sweep))
     parameters = {**QUICK, "data_root": str(data_root), **overrides}
+    results = workdir / parameters.get("results_dir", "results")
+    if sweep is not None:
+        results.mkdir(parents=True, exist_ok=True)
+        (results / "sweep.json").write_text(json.dumps(sweep))
     output = workdir / "executed.ipynb"
     papermill.execute_notebook(
         str(NOTEBOOK),
@@ -123,24 +152,26 @@ def run_notebook_quickly(workdir, data_root, sweep=None, **overrides):
         kernel_name="python3",
         progress_bar=False,
     )
-    return nbformat.read(output, as_version=4)
+    return nbformat.read(output, as_version=4), json.loads(
+        (results / "metrics.json").read_text()
+    )
 
 
 @pytest.fixture(scope="session")
 def quick_runs(tmp_path_factory, synthetic_root):
-    """Quick runs in separate folders: seed 0 twice, then seed 1 (other sweep bands).
-    Each is (executed notebook, metrics, folder)."""
+    """Quick runs in separate folders: seed 0 twice, then OTHER (every parameter
+    changed,
+    another sweep). Each is (executed notebook, metrics, folder)."""
     runs = []
-    for name, seed, sweep in [
-        ("first", 0, quick_sweep()),
-        ("second", 0, quick_sweep()),
-        ("other-seed", 1, quick_sweep(-0.2)),
+    for name, sweep, overrides in [
+        ("first", quick_sweep(), {}),
+        ("second", quick_sweep(), {}),
+        ("other", quick_sweep(OTHER_SETTINGS, -0.2), OTHER),
     ]:
         workdir = tmp_path_factory.mktemp(f"run-{name}")
-        executed = run_notebook_quickly(
-            workdir, synthetic_root, sweep, seed=seed, student="Doe_Jane"
+        executed, metrics = run_notebook_quickly(
+            workdir, synthetic_root, sweep, student="Doe_Jane", **overrides
         )
-        metrics = json.loads((workdir / "results" / "metrics.json").read_text())
         runs.append((executed, metrics, workdir))
     return runs
 

@@ -5,7 +5,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import QUICK_TEST, QUICK_TRAIN, quick_sweep
+from conftest import OTHER, OTHER_SETTINGS, QUICK_TEST, QUICK_TRAIN, quick_sweep
 
 H = 150
 MODELS = {
@@ -179,7 +179,8 @@ def test_every_quoted_percentage_is_this_runs_measurement(quick_runs, index):
     text = rendered_answers(executed)
     quoted = PERCENT.findall(text)
     assert len(quoted) > 30
-    allowed = numbers_of(metrics, quick_sweep(-0.2 if index == 2 else 0.0))
+    sweep = quick_sweep(OTHER_SETTINGS, -0.2) if index == 2 else quick_sweep()
+    allowed = numbers_of(metrics, sweep)
     assert not [number for number in quoted if number not in allowed]
 
 
@@ -198,3 +199,32 @@ def test_markdown_cells_quote_no_run_dependent_percentage(first_run):
         if cell.cell_type == "markdown" and PERCENT.search(cell.source)
     ]
     assert not typed, "run-dependent numbers must be rendered from the run"
+
+
+def test_every_parameter_is_honoured(quick_runs):
+    executed, metrics, workdir = quick_runs[2]
+    hidden = OTHER["hidden_units"]
+    assert metrics["run"]["seed"] == 1 and metrics["run"]["epochs"] == 2
+    assert metrics["run"]["train_size"] == 500 and metrics["run"]["test_size"] == 150
+    assert (
+        metrics["rnn"]["parameters"]
+        == 28 * hidden + hidden**2 + 2 * hidden + 10 * hidden + 10
+    )
+    assert metrics["rnn"]["settings"] == OTHER_SETTINGS["rnn"]
+    assert metrics["gru"]["settings"] == OTHER_SETTINGS["gru"]
+    assert metrics["lstm"]["settings"] == OTHER_SETTINGS["lstm"]
+    assert all(metrics[key]["epochs_completed"] == 2 for key in ("rnn", "gru", "lstm"))
+    assert (workdir / "out" / "figures" / "p1_figure_2_1.png").is_file()
+    bars = [
+        out
+        for cell in executed.cells
+        for out in cell.get("outputs", [])
+        if out.get("name") == "stderr" and "\r" in out["text"]
+    ]
+    assert bars, "progress=True shows progress bars"
+    assert not [
+        out
+        for cell in executed.cells
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
+    ]

@@ -1,0 +1,105 @@
+"""The notebook as a student uses it: alone in a folder (Colab), and stopped mid-run."""
+
+import queue
+import shutil
+
+import nbformat
+import pytest
+from conftest import NOTEBOOK, write_synthetic_mnist
+from jupyter_client.manager import start_new_kernel
+from nbclient import NotebookClient
+
+
+def test_the_notebook_alone_runs_with_its_defaults(tmp_path, monkeypatch):
+    # Only the .ipynb, MNIST where torchvision's download leaves it (data/MNIST/raw)
+    # and no project files, no papermill, no environment variables.
+    monkeypatch.delenv("MNIST_ROOT", raising=False)
+    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
+    write_synthetic_mnist(tmp_path / "data", train=300, test=100)
+    notebook = nbformat.read(tmp_path / NOTEBOOK.name, as_version=4)
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    errors = [
+        out
+        for cell in notebook.cells
+        for out in cell.get("outputs", [])
+        if out.output_type == "error"
+    ]
+    assert not errors
+    assert (tmp_path / "results" / "metrics.json").is_file()
+    assert (tmp_path / "figures" / "p1_figure_2_1.png").is_file()
+    text = nbformat.writes(notebook)
+    assert "results/sweep.json` is not beside this notebook" in text
+    assert "no ranking is claimed" in text
+
+
+def execute(client, code, timeout=120):
+    """Run code in the kernel; return (reply status, printed text)."""
+    printed = []
+    reply = client.execute_interactive(
+        code,
+        timeout=timeout,
+        output_hook=lambda message: printed.append(message["content"].get("text", "")),
+    )
+    return reply["content"]["status"], "".join(printed)
+
+
+def test_stop_keeps_the_finished_epochs_and_aborts_the_queued_cells():
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    definitions = "\n\n".join(
+        cell.source
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        and {"defs", "parameters"} & set(cell.metadata.get("tags", []))
+    )
+    manager, client = start_new_kernel(kernel_name="python3")
+    try:
+        assert execute(client, definitions)[0] == "ok"
+        assert (
+            execute(
+                client,
+                (
+                    "torch.manual_seed(0)\n"
+                    "data = {'train': (torch.randn(96, 28, 28), "
+                    "torch.arange(96) % 10)}\n"
+                    "data['test'] = data['train']\n"
+                    "model = myRNN()"
+                ),
+            )[0]
+            == "ok"
+        )
+        training = client.execute(
+            "train(model, nn.CrossEntropyLoss(), 100_000, data, lr=1e-3, "
+            "max_grad_norm=1.0, seed=0, batch_size=16, name='long')"
+        )
+        queued = client.execute("after_the_stop = True")
+        while True:  # wait for a finished epoch, then press Stop
+            message = client.get_iopub_msg(timeout=60)
+            if "long epoch" in message["content"].get("text", ""):
+                break
+        manager.interrupt_kernel()
+        replies = {}
+        while len(replies) < 2:
+            try:
+                reply = client.get_shell_msg(timeout=60)
+            except queue.Empty:
+                pytest.fail("the kernel did not answer after the stop")
+            replies[reply["parent_header"]["msg_id"]] = reply["content"]
+        assert replies[training]["status"] == "error"
+        assert replies[training]["ename"] == "KeyboardInterrupt"
+        assert replies[queued]["status"] != "ok", "the queued cell is not run"
+        status, printed = execute(
+            client,
+            (
+                "print(len(model.history['test_accuracy']) >= 1, "
+                "'after_the_stop' in globals())"
+            ),
+        )
+        assert status == "ok" and printed.strip() == "True False"
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
