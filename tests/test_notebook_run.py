@@ -32,7 +32,8 @@ FIGURES = [
     "w1_xor_rnn_unrolled",
     "w2_item3_rho_powers",
 ]
-PERCENT = re.compile(r"(\d+\.\d+) %")
+WIDGET = "application/vnd.jupyter.widget-view+json"
+PERCENT = re.compile(r"(\d+\.\d+)[ \u00a0]%")
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +220,8 @@ def test_every_parameter_is_honoured(quick_runs):
         out
         for cell in executed.cells
         for out in cell.get("outputs", [])
-        if out.get("name") == "stderr" and "\r" in out["text"]
+        if (out.get("name") == "stderr" and "\r" in out["text"])
+        or WIDGET in out.get("data", {})
     ]
     assert bars, "progress=True shows progress bars"
     assert not [

@@ -10,7 +10,13 @@ import subprocess
 import nbformat
 import pytest
 from conftest import ROOT, pdf_image_count, pdf_pages, pdf_text
-from crowdmark import build_submission, notebook_digest
+from crowdmark import (
+    build_submission,
+    is_progress_bar,
+    notebook_digest,
+    notebook_pdf,
+    question_notebook,
+)
 
 HEADINGS = {
     "W1": "Written Question 1",
@@ -161,3 +167,17 @@ def test_committed_pdfs_keep_code_inside_the_page(upload):
     right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', layout)]
     margin = 1.8 / 2.54 * 72  # the template's 1.8 cm
     assert max(right_edges) <= width - margin + 3, "a word runs past the right margin"
+
+
+def test_progress_bars_stay_out_of_the_pdfs(quick_runs, tmp_path):
+    executed, _, _ = quick_runs[2]  # the run with progress=True
+    part = question_notebook(executed, "P1", "Doe_Jane")
+    assert not [
+        out
+        for cell in part.cells
+        for out in cell.get("outputs", [])
+        if is_progress_bar(out)
+    ]
+    notebook_pdf(part, tmp_path / "P1.pdf")
+    text = pdf_text(tmp_path / "P1.pdf")
+    assert "it/s" not in text and "Programming Question 1" in text

@@ -108,6 +108,13 @@ def notebook_student(notebook):
     return student
 
 
+def is_progress_bar(output):
+    """tqdm's output: a text bar redrawn with \\r on stderr, or a Jupyter widget."""
+    if output.get("name") == "stderr":
+        return "\r" in output["text"]
+    return "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+
+
 def question_notebook(notebook, section, student):
     """The cells of one question, without progress bars; `remove-input` shows output."""
     import nbformat
@@ -118,11 +125,7 @@ def question_notebook(notebook, section, student):
     ]
     for cell in part.cells:
         if cell.cell_type == "code":
-            cell.outputs = [
-                out
-                for out in cell.outputs
-                if not (out.get("name") == "stderr" and "\r" in out["text"])
-            ]
+            cell.outputs = [out for out in cell.outputs if not is_progress_bar(out)]
     part.metadata["title"] = f"ECE1508 Assignment 4 — {PROGRAMMING[section]}"
     part.metadata["authors"] = [{"name": author(student)}]
     part.metadata["date"] = ""
