@@ -7,7 +7,9 @@ packages=(pandoc texlive-xetex texlive-latex-recommended texlive-fonts-recommend
           texlive-plain-generic lmodern poppler-utils)
 missing=()
 for package in "${packages[@]}"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    # "install ok installed" only: a removed package may leave "config-files" behind
+    status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$package")
 done
 ((${#missing[@]})) || exit 0
 if [[ $(id -u) != 0 ]]; then
