@@ -74,13 +74,14 @@ def build(model, setting):
     )
 
 
-def run_name(model, setting, seed):
+def run_path(phase, model, setting, seed):
+    # results/sweep/<phase>/<model>_<key>-<value>..._seed-<seed>.json
     parts = (
         [model]
         + [f"{key}-{setting[key]}" for key in sorted(setting)]
         + [f"seed-{seed}"]
     )
-    return "_".join(parts)
+    return RUNS / phase / ("_".join(parts) + ".json")
 
 
 def load(phase, data_root):
@@ -138,7 +139,7 @@ def train_one(task):
         "seconds": round(time.perf_counter() - started, 1),
         "threads": 1,
     }
-    target = RUNS / phase / f"{run_name(model, setting, seed)}.json"
+    target = run_path(phase, model, setting, seed)
     nb.write_atomically(target, lambda tmp: Path(tmp).write_text(json.dumps(record)))
     return f"{target.name}: {history['test_accuracy'][-1]:.4f} in {record['seconds']} s"
 
@@ -149,7 +150,9 @@ def records(phase):
 
 
 def chosen_settings():
-    # Per unit, the setting with the highest mean final validation accuracy over seeds.
+    # Per unit, the candidate with the highest mean final validation accuracy over
+    # seeds, once every candidate has run with every seed (runs of settings no longer
+    # among the candidates do not count).
     finals = {}
     for record in records("validate"):
         key = (record["model"], json.dumps(record["setting"], sort_keys=True))
@@ -159,7 +162,9 @@ def chosen_settings():
         scored = [
             (sum(values) / len(values), json.loads(setting))
             for (unit, setting), values in finals.items()
-            if unit == model and len(values) == len(SEEDS)
+            if unit == model
+            and len(values) == len(SEEDS)
+            and json.loads(setting) in candidates
         ]
         if len(scored) == len(candidates):
             chosen[model] = max(scored, key=lambda pair: pair[0])[1]
@@ -220,9 +225,7 @@ def main():
             (args.phase, model, setting, seed)
             for model, setting in plan
             for seed in (SEEDS if args.phase == "validate" else TEST_SEEDS)
-            if not (
-                RUNS / args.phase / (run_name(model, setting, seed) + ".json")
-            ).exists()
+            if not run_path(args.phase, model, setting, seed).exists()
         ]
         print(f"{len(tasks)} runs to do in {args.workers} worker(s)", flush=True)
         context = multiprocessing.get_context("spawn")

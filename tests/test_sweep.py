@@ -74,6 +74,19 @@ def test_the_winner_is_the_best_mean_over_complete_seeds(tiny_sweep, monkeypatch
                 )
             )
     assert sweep.chosen_settings() == {"rnn": {"init": "b", "lr": 1}}
+    for seed in range(3):  # an old run of a setting that is no longer a candidate
+        path = tiny_sweep / "validate" / f"old{seed}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "model": "rnn",
+                    "seed": seed,
+                    "setting": {"init": "old", "lr": 1},
+                    "validation_accuracy": [1.0],
+                }
+            )
+        )
+    assert sweep.chosen_settings() == {"rnn": {"init": "b", "lr": 1}}
     (tiny_sweep / "validate" / "b2.json").unlink()
     assert sweep.chosen_settings() == {}, "no winner before every seed has run"
 
