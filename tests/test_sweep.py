@@ -43,6 +43,11 @@ def test_a_run_trains_through_the_notebooks_train_and_is_recorded(
     setting = {"init": "orthogonal", "gate_bias": 1.0, "lr": 2e-3}
     sweep.train_one(("validate", "gru", setting, 2))
     assert calls[0]["lr"] == 2e-3 and calls[0]["seed"] == 2
+    assert calls[0]["weight_decay"] == 0.0, "a setting without weight decay has none"
+    sweep.train_one(
+        ("validate", "rnn", {"init": "identity", "lr": 1e-3, "weight_decay": 0.1}, 0)
+    )
+    assert calls[1]["weight_decay"] == 0.1
     record = json.loads(next(tiny_sweep.glob("validate/gru_*seed-2.json")).read_text())
     assert (
         record["validation_accuracy"] == [0.5, 0.625] and record["setting"] == setting
@@ -94,17 +99,25 @@ def test_the_winner_is_the_best_mean_over_complete_seeds(tiny_sweep, monkeypatch
 def test_the_notebook_uses_the_committed_sweeps_winners(nb):
     summary = json.loads((ROOT / "results" / "sweep.json").read_text())
     chosen = summary["chosen"]
-    assert chosen["rnn"] == {"init": nb.rnn_init, "lr": nb.rnn_learning_rate}
-    assert chosen["gru"] == {
+    with_decay = {model: {"weight_decay": 0.0, **chosen[model]} for model in chosen}
+    assert with_decay["rnn"] == {
+        "init": nb.rnn_init,
+        "lr": nb.rnn_learning_rate,
+        "weight_decay": nb.rnn_weight_decay,
+    }
+    assert with_decay["gru"] == {
         "init": nb.gru_init,
         "gate_bias": nb.gru_update_gate_bias,
         "lr": nb.gru_learning_rate,
+        "weight_decay": nb.gru_weight_decay,
     }
-    assert chosen["lstm"] == {
+    assert with_decay["lstm"] == {
         "init": nb.lstm_init,
         "gate_bias": nb.lstm_forget_gate_bias,
         "lr": nb.lstm_learning_rate,
+        "weight_decay": nb.lstm_weight_decay,
     }
+    assert all(nb.unit_setting(model) == chosen[model] for model in chosen)
     for model, candidates in summary["candidates"].items():
         for setting in candidates:
             seeds = sorted(
