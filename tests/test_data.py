@@ -197,6 +197,9 @@ VALID = {
     "rnn_init": "identity",
     "gru_init": "default",
     "lstm_init": "orthogonal",
+    "rnn_weight_decay": 0.0,
+    "gru_weight_decay": 0.1,
+    "lstm_weight_decay": 0,
     "train_subset": None,
     "test_subset": None,
 }
@@ -214,6 +217,14 @@ VALID = {
             "rnn_learning_rate must be a positive number",
         ),
         ({"max_grad_norm": 0}, "max_grad_norm must be a positive number"),
+        (
+            {"lstm_weight_decay": -0.1},
+            "lstm_weight_decay must be a non-negative number",
+        ),
+        (
+            {"rnn_weight_decay": float("inf")},
+            "rnn_weight_decay must be a non-negative number",
+        ),
         (
             {"gru_update_gate_bias": "1"},
             "gru_update_gate_bias must be None or a finite number",

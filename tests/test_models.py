@@ -1,5 +1,7 @@
 """Models, accuracy helper and train(), through the notebook's own definitions."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn as nn
@@ -210,6 +212,31 @@ def test_training_is_reproducible_with_a_seed(nb):
     assert histories[0] == histories[1]
 
 
+def test_weight_decay_shrinks_the_weights_and_zero_decay_is_plain_adam(nb):
+    torch.manual_seed(0)
+    start = nb.myRNN(hidden_size=8)
+    norms = {}
+    for decay in (0.0, 10.0):
+        model = copy.deepcopy(start)
+        fit(nb, model, 2, weight_decay=decay, verbose=False)
+        norms[decay] = torch.cat([p.flatten() for p in model.parameters()]).norm()
+    assert norms[10.0] < 0.9 * norms[0.0]
+    # AdamW with no decay takes Adam's steps exactly: earlier sweep runs stay valid
+    adam_model, adamw_model = copy.deepcopy(start), copy.deepcopy(start)
+    adam = torch.optim.Adam(adam_model.parameters(), lr=1e-2)
+    adamw = torch.optim.AdamW(adamw_model.parameters(), lr=1e-2, weight_decay=0.0)
+    x = tiny_data()["train"][0][:16]
+    for model, optimizer in ((adam_model, adam), (adamw_model, adamw)):
+        for _ in range(3):
+            optimizer.zero_grad()
+            model(x).square().sum().backward()
+            optimizer.step()
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(adam_model.parameters(), adamw_model.parameters(), strict=True)
+    )
+
+
 def test_nan_loss_stops_training_with_a_clear_message(nb):
     poisoned = nb.myRNN()
     with torch.no_grad():
@@ -330,3 +357,37 @@ def test_reach_ratio_names_a_gradient_that_never_arrives(nb):
 )
 def test_a_ranking_needs_seed_ranges_that_do_not_overlap(nb, a, b, verdict):
     assert verdict in nb.versus(a, b)
+
+
+def test_table_columns_are_shared_by_their_widest_cell(nb, monkeypatch):
+    shown = []
+    monkeypatch.setattr(nb, "display", lambda markdown: shown.append(markdown.data))
+    nb.show_table(["unit", "all seeds"], [["GRU", "99.09, 99.13, 99.23"], ["RNN", 1]])
+    assert shown[0].splitlines() == [
+        "| unit | all seeds |",
+        "|----|-------------------|",
+        "| GRU | 99.09, 99.13, 99.23 |",
+        "| RNN | 1 |",
+    ]
+
+
+def test_a_seed_band_needs_the_sweeps_protocol(nb, monkeypatch):
+    protocol = {
+        "train_size": 55_000,
+        "validation_size": 5_000,
+        "epochs": 10,
+        "batch_size": nb.batch_size,
+        "hidden_units": nb.hidden_units,
+        "max_grad_norm": nb.max_grad_norm,
+    }
+    full = {"train_size": 60_000, "test_size": 10_000, "epochs": 10}
+    monkeypatch.setattr(nb, "run", {"run": full}, raising=False)
+    assert nb.same_protocol({"protocol": protocol})
+    assert nb.same_protocol({}), "a sweep file without a protocol is taken as is"
+    for change in [{"train_size": 2_000}, {"test_size": 500}, {"epochs": 2}]:
+        monkeypatch.setattr(nb, "run", {"run": {**full, **change}})
+        assert not nb.same_protocol({"protocol": protocol}), change
+        assert nb.seed_band({"protocol": protocol, "test": []}, "rnn") is None
+    monkeypatch.setattr(nb, "run", {"run": full})
+    monkeypatch.setattr(nb, "batch_size", 2 * nb.batch_size)
+    assert not nb.same_protocol({"protocol": protocol})

@@ -190,6 +190,7 @@ def test_answers_change_with_the_run(quick_runs):
     assert texts[0] != texts[2], "another seed, other sentences"
     verdicts = re.findall(r"is (ahead|behind|within)", texts[0])
     assert verdicts, "comparisons state a verdict against the seed band"
+    assert "Weight decay is a setting, not the unit" in texts[0], "a setting named"
 
 
 def test_markdown_cells_quote_no_run_dependent_percentage(first_run):
