@@ -29,15 +29,15 @@ def quoted(nb):
     eps = 0.05
     rho, rho_approx = nb.rho(eps), nb.rho_approx(eps)
     return {
-        "rho_approx": f"{rho_approx:.4g}",
-        "rho": f"{rho:.4g}",
+        "rho_approx": f"{rho_approx:.6f}",
+        "rho": f"{rho:.6f}",
         "bound": f"{2 / math.sqrt(5):.4f}",
         "per_step": f"{1 / rho:.4g}",
         "rho20": f"{rho**20:.4g}".split("e")[0],
         "rho_approx20": f"{rho_approx**20:.4g}".split("e")[0],
         "literal": f"{nb.sigmoid_derivative(eps) / math.tanh(eps):.4g}",
-        "sigma_dot": f"{nb.sigmoid_derivative(eps):.4g}",
-        "tanh_dot": f"{nb.tanh_derivative(eps):.4g}",
+        "sigma_dot": f"{nb.sigmoid_derivative(eps):.6f}",
+        "tanh_dot": f"{nb.tanh_derivative(eps):.6f}",
         "gap": f"{rho_approx / rho - 1:.3g}".replace("e-06", ""),
     }
 
