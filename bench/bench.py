@@ -2,11 +2,12 @@
 against the plain per-item-transform DataLoader loop students usually write, and against
 the FLOP floor of this machine.
 
-    .venv/bin/python bench/bench.py [--data-root DIR] [--batch-size 128]
+    .venv/bin/python -m bench.bench [--data-root DIR] [--batch-size 128]
         [--train-size 60000]
 
-Everything runs in one process on the current machine, so the ratios compare like
-with like.
+Everything runs in one process on the CPU of the current machine, so the ratios
+compare like with like. On a machine with a GPU it refuses: the notebook would train
+on the GPU while the plain loop and the FLOP floor are CPU figures.
 """
 
 import argparse
@@ -14,12 +15,14 @@ import math
 import os
 import platform
 import time
+from pathlib import Path
 
 import torch
 import torch.nn as nn
-from notebook_defs import notebook_module
 from torchvision import transforms
 from torchvision.datasets import MNIST
+
+from tools.notebook_defs import notebook_module
 
 GATES = {"rnn": 1, "rnn_scratch": 1, "gru": 3, "lstm": 4}
 
@@ -97,16 +100,24 @@ def main():
     parser.add_argument("--train-size", type=int, default=60_000)
     args = parser.parse_args()
 
+    if torch.cuda.is_available():
+        raise SystemExit(
+            "bench: this compares CPU pipelines; run it on a machine without a GPU"
+        )
     nb = notebook_module()
     args.batch_size = args.batch_size or nb.batch_size
-    mnist_root = nb.prepare_mnist(args.data_root, download=False)
-    split = nb.MNIST(mnist_root, train=True)
-    images, labels = nb.take_subset(
-        split.data, split.targets, args.train_size, "--train-size"
-    )
+    split, _ = nb.load_mnist(args.data_root, download=False)
+    mnist_root = os.path.abspath(args.data_root)
+    if not (Path(mnist_root) / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
+        mnist_root = os.path.abspath("data")  # where load_mnist extracted the archives
+    images, labels = nb.subset(split, args.train_size, "--train-size")
     sequences = nb.to_sequences(images)
-    data = {"train": (sequences, labels), "test": (sequences[:1000], labels[:1000])}
-    warm_up = {"train": (sequences[:1280], labels[:1280]), "test": data["test"]}
+    test = nb.make_loader(sequences[:1000], labels[:1000], args.batch_size, False)
+    data = (nb.make_loader(sequences, labels, args.batch_size, True), test)
+    warm_up = (
+        nb.make_loader(sequences[:1280], labels[:1280], args.batch_size, True),
+        test,
+    )
     models = {
         "rnn": nb.myRNN,
         "rnn_scratch": lambda: nb.myRNN(unit=nb.ElmanRNN),
@@ -115,16 +126,17 @@ def main():
     }
     settings = {
         "lr": 1e-3,
-        "max_grad_norm": nb.max_grad_norm,
+        "weight_decay": 0,
         "seed": 0,
-        "batch_size": args.batch_size,
+        "progress": False,
         "verbose": False,
     }
 
     print(
         f"machine: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} CPUs, "
-        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}; "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, every "
+        "column on the CPU; "
         f"{len(images)} training images, batch {args.batch_size}"
     )
     rows = []

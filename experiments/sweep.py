@@ -1,8 +1,8 @@
 """Choose each unit's training settings on validation data; measure the seed noise.
 
-    .venv/bin/python experiments/sweep.py validate [--workers 2]
-    .venv/bin/python experiments/sweep.py test [--workers 2]
-    .venv/bin/python experiments/sweep.py summary
+    .venv/bin/python -m experiments.sweep validate [--workers 2]
+    .venv/bin/python -m experiments.sweep test [--workers 2]
+    .venv/bin/python -m experiments.sweep summary
 
 `validate` holds 5 000 of the 60 000 training images out (a fixed random split), trains
 every candidate setting of each unit for 10 epochs on the other 55 000 with seeds 0-2,
@@ -14,26 +14,27 @@ the notebook's comparisons are held against.
 Time on a 2-core CPU (2 workers): about 95 min for `validate`, 15 min for `test`.
 
 Every run goes through the notebook's own `train()` and model classes, and writes
-results/sweep/<phase>/<run>.json when it finishes; finished runs are skipped, so the
-sweep can be stopped and resumed in chunks. Each phase ends by writing
-results/sweep.json (also `summary`). Workers run one CPU thread each.
+results/sweep/<phase>/<run>.json when it finishes, with the commit it trained at;
+finished runs are skipped, so the sweep can be stopped and resumed in chunks. Each phase
+ends by writing results/sweep.json (also `summary`) and copying its final accuracies
+into the notebook's `sweep-data` cell, so that the notebook alone shows them.
 """
 
 import argparse
 import json
 import multiprocessing
 import os
-import sys
+import subprocess
 import time
 from pathlib import Path
 
+import nbformat
 import torch
 import torch.nn as nn
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-from notebook_defs import notebook_module  # noqa: E402
+from tools.notebook_defs import NOTEBOOK, notebook_module
 
+ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "results" / "sweep"
 SUMMARY = ROOT / "results" / "sweep.json"
 SEEDS = (0, 1, 2)
@@ -65,17 +66,22 @@ CANDIDATES = {
 
 nb = None
 data = None
+COMMIT = None
 
 
 def build(model, setting):
-    if model == "rnn":
-        return nb.myRNN(recurrent_init=setting["init"])
-    if model == "gru":
-        return nb.myGatedRNN(
-            recurrent_init=setting["init"], update_gate_bias=setting["gate_bias"]
-        )
-    return nb.myLSTM(
-        recurrent_init=setting["init"], forget_gate_bias=setting["gate_bias"]
+    return {"rnn": nb.myRNN, "gru": nb.myGatedRNN, "lstm": nb.myLSTM}[model](setting)
+
+
+def commit():
+    # the commit the runs train at, "+changes" when the work tree differs from it
+    def git(*args):
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    return (git("rev-parse", "HEAD") or "unknown") + (
+        "+changes" if git("status", "--porcelain", "--untracked-files=no") else ""
     )
 
 
@@ -91,35 +97,35 @@ def run_path(phase, model, setting, seed):
 
 def load(phase, data_root):
     # validate: 55 000 training / 5 000 held out; test: 60 000 / the 10 000 test images
-    root = nb.prepare_mnist(data_root, download=False, cache_root=ROOT / "data")
-    train = nb.MNIST(root, train=True)
+    train, test = nb.load_mnist(data_root, download=False, cache=ROOT / "data")
     images, labels = nb.to_sequences(train.data), train.targets
     if phase == "test":
-        test = nb.MNIST(root, train=False)
-        return {
-            "train": (images, labels),
-            "test": (nb.to_sequences(test.data), test.targets),
-        }
-    order = torch.randperm(
-        len(images), generator=torch.Generator().manual_seed(HOLDOUT_SEED)
+        held_out = (nb.to_sequences(test.data), test.targets)
+    else:
+        order = torch.randperm(
+            len(images), generator=torch.Generator().manual_seed(HOLDOUT_SEED)
+        )
+        held_out = (images[order[:VALIDATION_SIZE]], labels[order[:VALIDATION_SIZE]])
+        images, labels = (
+            images[order[VALIDATION_SIZE:]],
+            labels[order[VALIDATION_SIZE:]],
+        )
+    return (
+        nb.make_loader(images, labels, nb.batch_size, shuffle=True),
+        nb.make_loader(*held_out, nb.batch_size, shuffle=False),
     )
-    held_out, kept = order[:VALIDATION_SIZE], order[VALIDATION_SIZE:]
-    return {
-        "train": (images[kept], labels[kept]),
-        "test": (images[held_out], labels[held_out]),
-    }
 
 
-def start_worker(phase, data_root):
-    global nb, data
+def start_worker(phase, data_root, revision):
+    global nb, data, COMMIT
     torch.set_num_threads(1)
-    nb = notebook_module()
+    nb, COMMIT = notebook_module(), revision
     data = load(phase, data_root)
 
 
 def train_one(task):
     phase, model, setting, seed = task
-    nb.set_seed(seed)
+    torch.manual_seed(seed)
     network = build(model, setting)
     started = time.perf_counter()
     history = nb.train(
@@ -127,13 +133,9 @@ def train_one(task):
         nn.CrossEntropyLoss(),
         EPOCHS,
         data,
-        lr=setting["lr"],
-        max_grad_norm=nb.max_grad_norm,
         seed=seed,
-        batch_size=nb.batch_size,
-        weight_decay=setting.get("weight_decay", 0.0),
+        progress=False,
         verbose=False,
-        name=model,
     )
     key = "validation_accuracy" if phase == "validate" else "test_accuracy"
     record = {
@@ -143,7 +145,9 @@ def train_one(task):
         key: history["test_accuracy"],
         "train_loss": history["train_loss"],
         "seconds": round(time.perf_counter() - started, 1),
-        "threads": 1,
+        "threads": torch.get_num_threads(),
+        "device": str(nb.DEVICE),
+        "commit": COMMIT,
     }
     target = run_path(phase, model, setting, seed)
     nb.write_atomically(target, lambda tmp: Path(tmp).write_text(json.dumps(record)))
@@ -189,8 +193,8 @@ def summarise():
             "max_grad_norm": nb.max_grad_norm,
             "seeds": list(SEEDS),
             "test_seeds": list(TEST_SEEDS),
-            "command": "python experiments/sweep.py validate; "
-            "python experiments/sweep.py test",
+            "command": "python -m experiments.sweep validate; "
+            "python -m experiments.sweep test",
         },
         "candidates": CANDIDATES,
         "chosen": chosen_settings(),
@@ -202,7 +206,77 @@ def summarise():
     )
     for model, setting in summary["chosen"].items():
         print(f"chosen for {model}: {setting}")
+    write_notebook_cell(summary)
     return summary
+
+
+CELL_HEADER = [
+    "# Final accuracies from results/sweep.json, copied by `make sweep` (tested).",
+    "# Per candidate: unit, init, gate bias, peak lr, weight decay, accuracies.",
+]
+VALIDATION_NOTE = "final validation accuracy, seeds 0, 1, 2"
+TEST_NOTE = "final test accuracy by seed; seed 0 is the notebook's own run"
+
+
+def row(record, results):
+    # (unit, init, gate bias, peak lr, weight decay, results): the notebook's form
+    setting = record["setting"]
+    return (
+        f"    ({record['model']!r}, {setting['init']!r}, "
+        f"{setting.get('gate_bias')!r}, {setting['lr']!r}, "
+        f"{setting.get('weight_decay', 0)!r}, {results!r}),"
+    )
+
+
+def notebook_cell(summary):
+    """The source of the notebook's `sweep-data` cell: the final accuracies."""
+    finals = {}
+    for kind, key in [("validation", "validation_accuracy"), ("test", "test_accuracy")]:
+        for record in summary[kind]:
+            name = (
+                kind,
+                record["model"],
+                json.dumps(record["setting"], sort_keys=True),
+            )
+            finals.setdefault(name, (record, {}))[1][record["seed"]] = record[key][-1]
+    validation = [
+        row(record, [seeds[seed] for seed in sorted(seeds)])
+        for model, candidates in summary["candidates"].items()
+        for setting in candidates
+        for record, seeds in [
+            finals[("validation", model, json.dumps(setting, sort_keys=True))]
+        ]
+    ]
+    test = [
+        row(record, dict(sorted(seeds.items())))
+        for (kind, _, _), (record, seeds) in sorted(finals.items())
+        if kind == "test"
+    ]
+    protocol = ", ".join(
+        f"{key}={summary['protocol'][key]!r}"
+        for key in ("epochs", "batch_size", "hidden_units", "max_grad_norm")
+    )
+    return "\n".join(
+        [
+            *CELL_HEADER,
+            f"SWEEP_PROTOCOL = dict({protocol})",
+            f"SWEEP_VALIDATION = [  # {VALIDATION_NOTE}",
+            *validation,
+            "]",
+            f"SWEEP_TEST = [  # {TEST_NOTE}",
+            *test,
+            "]",
+        ]
+    )
+
+
+def write_notebook_cell(summary, notebook=NOTEBOOK):
+    book = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in book.cells if "sweep-data" in c.metadata.get("tags", []))
+    if cell.source != notebook_cell(summary):
+        cell.source = notebook_cell(summary)
+        nb.write_atomically(notebook, lambda tmp: nbformat.write(book, tmp))
+        print(f"updated the sweep-data cell of {Path(notebook).name}")
 
 
 def main():
@@ -215,6 +289,7 @@ def main():
     parser.add_argument("--data-root", default=os.environ.get("MNIST_ROOT", "data"))
     args = parser.parse_args()
     nb = notebook_module()
+    revision = commit()
     if args.phase == "validate":
         plan = [
             (model, setting)
@@ -225,7 +300,7 @@ def main():
         chosen = chosen_settings()
         if len(chosen) < len(CANDIDATES):
             raise SystemExit(
-                "run `sweep.py validate` to the end first: no winner yet for "
+                "run `experiments.sweep validate` to the end first: no winner yet for "
                 + ", ".join(sorted(set(CANDIDATES) - set(chosen)))
             )
         plan = list(chosen.items())
@@ -239,7 +314,7 @@ def main():
         print(f"{len(tasks)} runs to do in {args.workers} worker(s)", flush=True)
         context = multiprocessing.get_context("spawn")
         with context.Pool(
-            args.workers, start_worker, (args.phase, args.data_root)
+            args.workers, start_worker, (args.phase, args.data_root, revision)
         ) as pool:
             for line in pool.imap_unordered(train_one, tasks):
                 print(line, flush=True)
