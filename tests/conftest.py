@@ -14,16 +14,20 @@ import nbformat
 import numpy as np
 import papermill
 import pytest
-from notebook_defs import NOTEBOOK, notebook_module
+
+from tools.notebook_defs import NOTEBOOK, notebook_module
 
 ROOT = NOTEBOOK.parent
 QUICK_TRAIN, QUICK_TEST = 600, 200
+QUICK_SETTINGS = {
+    "rnn": {"init": "identity", "lr": 5e-3},
+    "gru": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
+    "lstm": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3, "weight_decay": 0.1},
+}
 QUICK = {
     "epochs": 1,
     "batch_size": 32,
-    "rnn_learning_rate": 5e-3,
-    "gru_learning_rate": 5e-3,
-    "lstm_learning_rate": 5e-3,
+    "settings": QUICK_SETTINGS,
     "download": False,
     "progress": False,
 }
@@ -70,28 +74,18 @@ def synthetic_root(tmp_path_factory):
     return write_synthetic_mnist(tmp_path_factory.mktemp("mnist"))
 
 
-QUICK_SETTINGS = {
-    "rnn": {"init": "identity", "lr": 5e-3},
-    "gru": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3},
-    "lstm": {"init": "orthogonal", "gate_bias": 1.0, "lr": 5e-3, "weight_decay": 0.1},
-}
 # The third quick run: a non-default value for every parameter (progress bars on).
+OTHER_SETTINGS = {
+    "rnn": {"init": "default", "lr": 4e-3, "weight_decay": 0.05},
+    "gru": {"init": "default", "gate_bias": None, "lr": 4e-3, "weight_decay": 0.02},
+    "lstm": {"init": "identity", "gate_bias": 2.0, "lr": 4e-3, "weight_decay": 0.01},
+}
 OTHER = {
     "seed": 1,
     "epochs": 2,
     "batch_size": 16,
     "hidden_units": 64,
-    "rnn_learning_rate": 4e-3,
-    "rnn_init": "default",
-    "gru_learning_rate": 4e-3,
-    "gru_init": "default",
-    "gru_update_gate_bias": None,
-    "lstm_learning_rate": 4e-3,
-    "lstm_init": "identity",
-    "lstm_forget_gate_bias": 2.0,
-    "rnn_weight_decay": 0.05,
-    "gru_weight_decay": 0.02,
-    "lstm_weight_decay": 0.01,
+    "settings": OTHER_SETTINGS,
     "max_grad_norm": 5.0,
     "train_subset": 500,
     "test_subset": 150,
@@ -99,63 +93,13 @@ OTHER = {
     "results_dir": "out/results",
     "figures_dir": "out/figures",
 }
-OTHER_SETTINGS = {
-    "rnn": {"init": "default", "lr": 4e-3, "weight_decay": 0.05},
-    "gru": {"init": "default", "gate_bias": None, "lr": 4e-3, "weight_decay": 0.02},
-    "lstm": {"init": "identity", "gate_bias": 2.0, "lr": 4e-3, "weight_decay": 0.01},
-}
 
 
-def quick_sweep(settings=QUICK_SETTINGS, seed_offset=0.0):
-    """A results/sweep.json for the quick runs: chosen settings and seed bands."""
-    accuracies = {
-        "rnn": [0.61, 0.64, 0.66],
-        "gru": [0.62, 0.70, 0.71],
-        "lstm": [0.80, 0.83, 0.84],
-    }
-    # with weight decay chosen, the same setting without it was a (worse) candidate
-    candidates = [(model, setting, -0.01) for model, setting in settings.items()] + [
-        (
-            model,
-            {key: value for key, value in setting.items() if key != "weight_decay"},
-            -0.03,
-        )
-        for model, setting in settings.items()
-        if "weight_decay" in setting
-    ]
-    return {
-        "chosen": settings,
-        "validation": [
-            {
-                "model": model,
-                "setting": setting,
-                "seed": seed,
-                "validation_accuracy": [accuracies[model][seed] + shift],
-            }
-            for model, setting, shift in candidates
-            for seed in range(3)
-        ],
-        "test": [
-            {
-                "model": model,
-                "setting": setting,
-                "seed": seed,
-                "test_accuracy": [accuracies[model][seed] + seed_offset],
-            }
-            for model, setting in settings.items()
-            for seed in range(3)
-        ],
-    }
-
-
-def run_notebook_quickly(workdir, data_root, sweep=None, **overrides):
+def run_notebook_quickly(workdir, data_root, **overrides):
     """Execute the whole notebook through papermill with tiny parameters."""
     workdir = Path(workdir)
     parameters = {**QUICK, "data_root": str(data_root), **overrides}
     results = workdir / parameters.get("results_dir", "results")
-    if sweep is not None:
-        results.mkdir(parents=True, exist_ok=True)
-        (results / "sweep.json").write_text(json.dumps(sweep))
     output = workdir / "executed.ipynb"
     papermill.execute_notebook(
         str(NOTEBOOK),
@@ -173,17 +117,12 @@ def run_notebook_quickly(workdir, data_root, sweep=None, **overrides):
 @pytest.fixture(scope="session")
 def quick_runs(tmp_path_factory, synthetic_root):
     """Quick runs in separate folders: seed 0 twice, then OTHER (every parameter
-    changed,
-    another sweep). Each is (executed notebook, metrics, folder)."""
+    changed). Each is (executed notebook, metrics, folder)."""
     runs = []
-    for name, sweep, overrides in [
-        ("first", quick_sweep(), {}),
-        ("second", quick_sweep(), {}),
-        ("other", quick_sweep(OTHER_SETTINGS, -0.2), OTHER),
-    ]:
+    for name, overrides in [("first", {}), ("second", {}), ("other", OTHER)]:
         workdir = tmp_path_factory.mktemp(f"run-{name}")
         executed, metrics = run_notebook_quickly(
-            workdir, synthetic_root, sweep, student="Doe_Jane", **overrides
+            workdir, synthetic_root, student="Doe_Jane", **overrides
         )
         runs.append((executed, metrics, workdir))
     return runs

@@ -10,8 +10,11 @@ import subprocess
 import nbformat
 import pytest
 from conftest import ROOT, pdf_image_count, pdf_pages, pdf_text
-from crowdmark import (
+
+from tools.crowdmark import (
+    author,
     build_submission,
+    file_stem,
     is_progress_bar,
     notebook_digest,
     notebook_pdf,
@@ -39,8 +42,11 @@ CONTENT = {
         "def make_loader(",
         "def train(",
         "def accuracy(",
+        "history = train(model, nn.CrossEntropyLoss(), epochs)",
+        "def probe_accuracy_by_step(",
         "class ElmanRNN",
         "max |nn.RNN - ElmanRNN|",
+        "this run contradicts",
     ],
     "P2": [
         "Items 1–3",
@@ -49,9 +55,9 @@ CONTENT = {
         "class myGatedRNN",
         "def init_hidden",
         "def forward",
-        "GRU epoch",
-        "def gate_by_step",
-        "seed noise",
+        "myGatedRNN epoch",
+        "def gate_values",
+        "seed spread",
     ],
     "P3": [
         "Items 1–3",
@@ -61,11 +67,19 @@ CONTENT = {
         "def init_hidden",
         "def forward",
         "c[0]",
-        "LSTM epoch",
-        "seed noise",
+        "myLSTM epoch",
+        "seed spread",
     ],
 }
-SUPPORT = ["def prepare_mnist", "class RunRecord", "def check_parameters", "import "]
+SUPPORT = [
+    "def load_mnist",
+    "class RunRecord",
+    "def check_parameters",
+    "import json",
+    "run.record",
+    "SWEEP_VALIDATION = [",
+    "progress = False",
+]
 MONTHS = re.compile(
     r"January|February|March|April|May|June|July|August|September|"
     r"October|November|December"
@@ -114,8 +128,10 @@ def test_notebook_is_named_for_the_student_and_unchanged(submission, quick_runs)
 def test_manifest_records_the_build(submission, quick_runs):
     executed, _, _ = quick_runs[0]
     manifest = json.loads((submission / "manifest.json").read_text())
-    assert manifest["notebook_sha256"] == notebook_digest(executed)
-    assert manifest["student"] == "Doe_Jane"
+    assert manifest["notebook_cells_sha256"] == notebook_digest(executed)
+    assert (
+        manifest["student"] == "Doe_Jane" and manifest["made_by"] == "tools.crowdmark"
+    )
     assert sorted(manifest["files"]) == [
         "Doe_Jane_Assgn4.ipynb",
         "P1.pdf",
@@ -139,7 +155,9 @@ def test_a_cell_without_a_section_tag_is_refused_by_name(quick_runs, tmp_path):
 def test_committed_submission_was_built_from_the_committed_notebook():
     manifest = json.loads((ROOT / "submission" / "manifest.json").read_text())
     committed = nbformat.read(ROOT / "Lastname_Firstname_Assgn4.ipynb", as_version=4)
-    assert manifest["notebook_sha256"] == notebook_digest(committed), "make submission"
+    assert manifest["notebook_cells_sha256"] == notebook_digest(committed), (
+        "make submission"
+    )
     for name, digest in manifest["files"].items():
         data = (ROOT / "submission" / name).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest
@@ -185,3 +203,52 @@ def test_progress_bars_stay_out_of_the_pdfs(quick_runs, tmp_path):
     notebook_pdf(part, tmp_path / "P1.pdf")
     text = pdf_text(tmp_path / "P1.pdf")
     assert "it/s" not in text and "Programming Question 1" in text
+
+
+@pytest.mark.parametrize("what", ["a user file", "the project root"])
+def test_an_output_folder_with_files_of_someone_else_is_refused(
+    quick_runs, tmp_path, what
+):
+    _, _, workdir = quick_runs[0]
+    if what == "a user file":
+        out = tmp_path / "mine"
+        out.mkdir()
+        (out / "notes.md").write_text("my notes")
+    else:
+        out = ROOT
+    before = sorted(path.name for path in out.iterdir())
+    with pytest.raises(SystemExit, match="holds files this tool did not make"):
+        build_submission(out, workdir / "executed.ipynb")
+    assert sorted(path.name for path in out.iterdir()) == before
+
+
+def test_a_folder_this_tool_made_is_rebuilt_identically(submission, quick_runs):
+    _, _, workdir = quick_runs[0]
+    first = {p.name: p.read_bytes() for p in submission.iterdir()}
+    build_submission(submission, workdir / "executed.ipynb")
+    again = {p.name: p.read_bytes() for p in submission.iterdir()}
+    assert again == first, "no date or random name makes a rebuild differ"
+    (submission / "extra.txt").write_text("added by hand")
+    with pytest.raises(SystemExit, match="did not make"):
+        build_submission(submission, workdir / "executed.ipynb")
+    assert (submission / "extra.txt").read_text() == "added by hand"
+
+
+@pytest.mark.parametrize(
+    "typed, printed, stem",
+    [
+        ("Lastname_Firstname", "Lastname, Firstname", "Lastname_Firstname"),
+        ("O'Brien-Smith, Zoë", "O'Brien-Smith, Zoë", "OBrien-Smith_Zoe"),
+        ("van Dyk_Anna", "van Dyk, Anna", "van_Dyk_Anna"),
+    ],
+)
+def test_real_names_are_printed_as_typed_and_made_safe_for_files(typed, printed, stem):
+    assert author(typed) == printed
+    assert file_stem(typed) == stem
+
+
+def test_another_name_than_the_runs_is_refused_with_the_command(quick_runs, tmp_path):
+    _, _, workdir = quick_runs[0]
+    with pytest.raises(SystemExit, match='make run STUDENT="Roe_Richard"'):
+        build_submission(tmp_path / "out", workdir / "executed.ipynb", "Roe_Richard")
+    assert not (tmp_path / "out").exists()

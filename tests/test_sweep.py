@@ -1,15 +1,15 @@
 """The validation sweep: it trains through the notebook's own train(), and the
 notebook's parameters are its winners."""
 
+import ast
 import json
-import sys
 
+import nbformat
 import pytest
 import torch
 from conftest import ROOT
 
-sys.path.insert(0, str(ROOT / "experiments"))
-import sweep  # noqa: E402
+from experiments import sweep
 
 
 @pytest.fixture()
@@ -17,13 +17,17 @@ def tiny_sweep(nb, tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "nb", nb)
     monkeypatch.setattr(sweep, "RUNS", tmp_path / "sweep")
     monkeypatch.setattr(sweep, "EPOCHS", 2)
+    monkeypatch.setattr(sweep, "COMMIT", "abc123")
     torch.manual_seed(0)
     labels = torch.arange(64) % 10
     sequences = torch.randn(64, 28, 28)
     monkeypatch.setattr(
         sweep,
         "data",
-        {"train": (sequences, labels), "test": (sequences[:16], labels[:16])},
+        (
+            nb.make_loader(sequences, labels, 16, shuffle=True),
+            nb.make_loader(sequences[:16], labels[:16], 16, shuffle=False),
+        ),
     )
     return tmp_path / "sweep"
 
@@ -35,23 +39,22 @@ def test_a_run_trains_through_the_notebooks_train_and_is_recorded(
     monkeypatch.setattr(
         nb,
         "train",
-        lambda *args, **kw: (
-            calls.append(kw)
+        lambda model, loss_fn, epochs, loaders, **kw: (
+            calls.append((model, kw))
             or {"test_accuracy": [0.5, 0.625], "train_loss": [2.0, 1.5]}
         ),
     )
     setting = {"init": "orthogonal", "gate_bias": 1.0, "lr": 2e-3}
     sweep.train_one(("validate", "gru", setting, 2))
-    assert calls[0]["lr"] == 2e-3 and calls[0]["seed"] == 2
-    assert calls[0]["weight_decay"] == 0.0, "a setting without weight decay has none"
-    sweep.train_one(
-        ("validate", "rnn", {"init": "identity", "lr": 1e-3, "weight_decay": 0.1}, 0)
-    )
-    assert calls[1]["weight_decay"] == 0.1
+    model, options = calls[0]
+    assert isinstance(model, nb.myGatedRNN) and model.setting == setting
+    assert options["seed"] == 2, "train() takes lr and decay from model.setting"
     record = json.loads(next(tiny_sweep.glob("validate/gru_*seed-2.json")).read_text())
     assert (
         record["validation_accuracy"] == [0.5, 0.625] and record["setting"] == setting
     )
+    assert record["commit"] == "abc123" and record["threads"] >= 1
+    assert record["device"] in {"cpu", "cuda"}
 
 
 def test_a_real_tiny_run_builds_the_setting_it_names(tiny_sweep):
@@ -98,26 +101,8 @@ def test_the_winner_is_the_best_mean_over_complete_seeds(tiny_sweep, monkeypatch
 
 def test_the_notebook_uses_the_committed_sweeps_winners(nb):
     summary = json.loads((ROOT / "results" / "sweep.json").read_text())
-    chosen = summary["chosen"]
-    with_decay = {model: {"weight_decay": 0.0, **chosen[model]} for model in chosen}
-    assert with_decay["rnn"] == {
-        "init": nb.rnn_init,
-        "lr": nb.rnn_learning_rate,
-        "weight_decay": nb.rnn_weight_decay,
-    }
-    assert with_decay["gru"] == {
-        "init": nb.gru_init,
-        "gate_bias": nb.gru_update_gate_bias,
-        "lr": nb.gru_learning_rate,
-        "weight_decay": nb.gru_weight_decay,
-    }
-    assert with_decay["lstm"] == {
-        "init": nb.lstm_init,
-        "gate_bias": nb.lstm_forget_gate_bias,
-        "lr": nb.lstm_learning_rate,
-        "weight_decay": nb.lstm_weight_decay,
-    }
-    assert all(nb.unit_setting(model) == chosen[model] for model in chosen)
+    assert nb.settings == summary["chosen"]
+    assert all(nb.winner(unit) == setting for unit, setting in nb.settings.items())
     for model, candidates in summary["candidates"].items():
         for setting in candidates:
             seeds = sorted(
@@ -129,6 +114,53 @@ def test_the_notebook_uses_the_committed_sweeps_winners(nb):
         tested = sorted(
             entry["seed"]
             for entry in summary["test"]
-            if entry["model"] == model and entry["setting"] == chosen[model]
+            if entry["model"] == model and entry["setting"] == nb.settings[model]
         )
         assert tested == [1, 2]
+
+
+def test_the_notebooks_copy_of_the_sweep_is_results_sweep_json(nb):
+    summary = json.loads((ROOT / "results" / "sweep.json").read_text())
+    cell = next(
+        cell
+        for cell in nbformat.read(ROOT / "Lastname_Firstname_Assgn4.ipynb", 4).cells
+        if "sweep-data" in cell.metadata.get("tags", [])
+    )
+    assert cell.source == sweep.notebook_cell(summary), "run `make sweep`"
+    validation = {}
+    for entry in summary["validation"]:
+        key = (entry["model"], json.dumps(entry["setting"], sort_keys=True))
+        validation.setdefault(key, {})[entry["seed"]] = entry["validation_accuracy"][-1]
+    rows = {
+        (row[0], json.dumps(nb.as_setting(*row[:5]), sort_keys=True)): row[5]
+        for row in nb.SWEEP_VALIDATION
+    }
+    assert rows == {
+        key: [seeds[s] for s in sorted(seeds)] for key, seeds in validation.items()
+    }
+    for row in nb.SWEEP_TEST:
+        for seed, accuracy in row[5].items():
+            assert any(
+                entry["test_accuracy"][-1] == accuracy
+                and entry["seed"] == seed
+                and entry["setting"] == nb.as_setting(*row[:5])
+                for entry in summary["test"]
+            )
+    assert ast.literal_eval(repr(nb.SWEEP_PROTOCOL)) == {
+        key: summary["protocol"][key]
+        for key in ("epochs", "batch_size", "hidden_units", "max_grad_norm")
+    }
+
+
+def test_the_notebook_cell_is_written_in_place(nb, tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "nb", nb)
+    summary = json.loads((ROOT / "results" / "sweep.json").read_text())
+    copy = tmp_path / "notebook.ipynb"
+    book = nbformat.read(ROOT / "Lastname_Firstname_Assgn4.ipynb", 4)
+    cell = next(c for c in book.cells if "sweep-data" in c.metadata.get("tags", []))
+    cell.source = "SWEEP_VALIDATION = []"
+    nbformat.write(book, copy)
+    sweep.write_notebook_cell(summary, copy)
+    written = nbformat.read(copy, 4)
+    assert sweep.notebook_cell(summary) in [c.source for c in written.cells]
+    assert len(written.cells) == len(book.cells)
