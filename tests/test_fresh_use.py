@@ -1,11 +1,14 @@
 """The notebook as a student uses it: alone in a folder (Colab), and stopped mid-run."""
 
+import os
 import queue
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
-from conftest import NOTEBOOK, write_synthetic_mnist
+from conftest import NOTEBOOK, ROOT, write_synthetic_mnist
 from jupyter_client.manager import start_new_kernel
 from nbclient import NotebookClient
 
@@ -116,3 +119,63 @@ def test_stop_keeps_the_finished_epochs_and_aborts_the_queued_cells():
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_make_run_then_make_test_on_a_fresh_copy(tmp_path):
+    # `make run`'s two steps, with quick parameters, in a copy of the tracked files;
+    # then the tests that hold the committed files together pass in that copy.
+    copy = tmp_path / "clone"
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    for name in tracked:
+        if (ROOT / name).is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, copy / name)
+    data = write_synthetic_mnist(tmp_path / "mnist", train=300, test=100)
+    environment = {**os.environ, "MNIST_ROOT": str(data)}
+    committed = (copy / "results" / "metrics.json").read_bytes()
+    for step in (
+        [
+            "tools.run",
+            "-p",
+            "epochs",
+            "1",
+            "-p",
+            "batch_size",
+            "32",
+            "-p",
+            "download",
+            "False",
+            "--student",
+            "O'Brien-Smith, Zoë",
+        ],
+        ["tools.crowdmark", "submission"],
+    ):
+        subprocess.run(
+            [sys.executable, "-m", *step],
+            cwd=copy,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
+    assert (copy / "submission" / "OBrien-Smith_Zoe_Assgn4.ipynb").is_file()
+    assert (copy / "results" / "metrics.json").read_bytes() == committed, (
+        "a quick run leaves the complete run's results"
+    )
+    checks = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_submission.py::test_committed_submission_was_built_from_the_"
+            "committed_notebook",
+        ],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+    )
+    assert checks.returncode == 0, checks.stdout[-2000:]

@@ -11,15 +11,7 @@ import nbformat
 import pytest
 from conftest import ROOT, pdf_image_count, pdf_pages, pdf_text
 
-from tools.crowdmark import (
-    author,
-    build_submission,
-    file_stem,
-    is_progress_bar,
-    notebook_digest,
-    notebook_pdf,
-    question_notebook,
-)
+from tools.crowdmark import build_submission, file_stem, notebook_digest
 
 HEADINGS = {
     "W1": "Written Question 1",
@@ -191,18 +183,50 @@ def test_committed_pdfs_keep_code_and_text_inside_the_page(upload):
     assert max(right_edges) <= width - margin + 3, "a word runs past the right margin"
 
 
-def test_progress_bars_stay_out_of_the_pdfs(quick_runs, tmp_path):
+def test_progress_bars_stay_out_of_the_pdfs(nb, quick_runs, tmp_path):
     executed, _, _ = quick_runs[2]  # the run with progress=True
-    part = question_notebook(executed, "P1", "Doe_Jane")
-    assert not [
-        out
-        for cell in part.cells
-        for out in cell.get("outputs", [])
-        if is_progress_bar(out)
-    ]
-    notebook_pdf(part, tmp_path / "P1.pdf")
-    text = pdf_text(tmp_path / "P1.pdf")
+    part = nb.question_notebook(executed, "P1", "Doe_Jane")
+    widget = "application/vnd.jupyter.widget-view+json"
+    outputs = [out for cell in part.cells for out in cell.get("outputs", [])]
+    assert not [out for out in outputs if widget in out.get("data", {})]
+    assert not [out for out in outputs if "\r" in out.get("text", "")]
+    source = tmp_path / "executed.ipynb"
+    nbformat.write(executed, source)
+    pdfs = nb.export_question_pdfs(source, tmp_path / "out", "Doe_Jane")
+    text = pdf_text(pdfs[0])
     assert "it/s" not in text and "Programming Question 1" in text
+
+
+def test_the_notebooks_own_export_gives_the_submissions_pages(submission, quick_runs):
+    # the first quick run exported its PDFs from inside (export_pdfs = True)
+    executed, _, workdir = quick_runs[0]
+    export_cell = ["".join(out.get("text", "")) for out in executed.cells[-1].outputs]
+    assert "wrote handin/P3.pdf" in "".join(export_cell)
+    for section in ("P1", "P2", "P3"):
+        exported = workdir / "handin" / f"{section}.pdf"
+        assert pdf_pages(exported) == pdf_pages(submission / f"{section}.pdf")
+        assert pdf_text(exported) == pdf_text(submission / f"{section}.pdf")
+
+
+def test_the_drive_copy_is_found_and_a_missing_one_explained(nb, tmp_path, monkeypatch):
+    drive = tmp_path / "drive"
+    saved = drive / "MyDrive" / "Colab Notebooks" / "Doe_Jane_Assgn4.ipynb"
+    saved.parent.mkdir(parents=True)
+    saved.write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    assert nb.find_notebook(None, drive=drive) == saved
+    assert nb.find_notebook("given.ipynb", drive=drive).name == "given.ipynb"
+    saved.unlink()
+    with pytest.raises(FileNotFoundError, match="drive.mount"):
+        nb.find_notebook(None, drive=drive)
+
+
+def test_without_tex_and_root_the_export_says_what_to_install(nb, monkeypatch):
+    monkeypatch.setattr(nb.shutil, "which", lambda name: None)
+    monkeypatch.setattr(nb.os, "geteuid", lambda: 1000, raising=False)
+    with pytest.raises(RuntimeError, match="sudo apt-get install -y") as error:
+        nb.ensure_tex()
+    assert "texlive-xetex" in str(error.value) and "MacTeX" in str(error.value)
 
 
 @pytest.mark.parametrize("what", ["a user file", "the project root"])
@@ -242,8 +266,10 @@ def test_a_folder_this_tool_made_is_rebuilt_identically(submission, quick_runs):
         ("van Dyk_Anna", "van Dyk, Anna", "van_Dyk_Anna"),
     ],
 )
-def test_real_names_are_printed_as_typed_and_made_safe_for_files(typed, printed, stem):
-    assert author(typed) == printed
+def test_real_names_are_printed_as_typed_and_made_safe_for_files(
+    nb, typed, printed, stem
+):
+    assert nb.author_name(typed) == printed
     assert file_stem(typed) == stem
 
 

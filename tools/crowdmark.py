@@ -14,13 +14,13 @@ empty and holds no manifest of this tool, or holds files its manifest does not l
 refused. PDFs carry a fixed date (SOURCE_DATE_EPOCH), so a rebuild of the same input
 gives the same bytes.
 
-`written` needs only pandoc and the standard library; nbformat and nbconvert are
-imported inside the functions that export the notebook.
+The programming PDFs come from the notebook's own export code (its "Handing in"
+section), the same a student runs in Colab. `written` needs only pandoc and the
+standard library; nbformat and the notebook's code are imported only by `submission`.
 """
 
 import argparse
 import ast
-import copy
 import hashlib
 import json
 import os
@@ -34,23 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "Lastname_Firstname_Assgn4.ipynb"
 WRITTEN = {"W1": "Q1_xor_rnn", "W2": "Q2_tanh"}
-PROGRAMMING = {
-    "P1": "Programming Question 1",
-    "P2": "Programming Question 2",
-    "P3": "Programming Question 3",
-}
-SECTIONS = {"intro", "support", *PROGRAMMING, "W", "handin"}
-PLACEHOLDER = "Lastname_Firstname"
+SECTIONS = {"intro", "support", "P1", "P2", "P3", "W", "handin"}
 MADE_BY = "tools.crowdmark"
 # The PDFs' creation date: the assignment's deadline, so that rebuilds are identical.
 FIXED_DATE = {"SOURCE_DATE_EPOCH": "1743825540", "FORCE_SOURCE_DATE": "1"}
-
-
-def author(student):
-    """The name as printed: "Last_First" reads "Last, First"; anything else as typed."""
-    if "," not in student and student.count("_") == 1:
-        return student.replace("_", ", ")
-    return student.strip()
 
 
 def file_stem(student):
@@ -81,20 +68,15 @@ def stable_pdf_id(pdf):
     )
 
 
-def written_pdf(name, pdf, student=PLACEHOLDER):
-    """written/<name>.md -> pdf; run from written/ so that ../figures/... resolves."""
+def written_pdf(name, pdf, author=None):
+    """written/<name>.md -> pdf; run from written/ so that ../figures/... resolves.
+    author: the name printed (None: the placeholder in the Markdown's front matter)."""
     pdf = Path(pdf).resolve()
     pdf.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [
-            "pandoc",
-            f"{name}.md",
-            "--pdf-engine=xelatex",
-            "-M",
-            f"author={author(student)}",
-            "-o",
-            str(pdf),
-        ],
+        ["pandoc", f"{name}.md", "--pdf-engine=xelatex"]
+        + (["-M", f"author={author}"] if author else [])
+        + ["-o", str(pdf)],
         cwd=ROOT / "written",
         check=True,
         env=environment(),
@@ -151,76 +133,6 @@ def notebook_student(notebook):
     return student
 
 
-def coalesce_streams(outputs):
-    """Consecutive prints of one stream as one output: a single-spaced block."""
-    merged = []
-    for output in outputs:
-        last = merged[-1] if merged else None
-        if (
-            output.get("output_type") == "stream"
-            and last is not None
-            and last.get("output_type") == "stream"
-            and last.get("name") == output.get("name")
-        ):
-            last["text"] += output["text"]
-        else:
-            merged.append(output)
-    return merged
-
-
-def is_progress_bar(output):
-    """tqdm's output: a text bar redrawn with \\r on stderr, or a Jupyter widget."""
-    if output.get("name") == "stderr":
-        return "\r" in output["text"]
-    return "application/vnd.jupyter.widget-view+json" in output.get("data", {})
-
-
-def question_notebook(notebook, section, student):
-    """The cells of one question, without progress bars; `remove-input` shows output."""
-    import nbformat
-
-    part = copy.deepcopy(notebook)
-    part.cells = [
-        cell for cell in part.cells if section in cell.metadata.get("tags", [])
-    ]
-    for cell in part.cells:
-        if cell.cell_type == "code":
-            cell.outputs = coalesce_streams(
-                [out for out in cell.outputs if not is_progress_bar(out)]
-            )
-    part.metadata["title"] = f"ECE1508 Assignment 4 — {PROGRAMMING[section]}"
-    part.metadata["authors"] = [{"name": author(student)}]
-    part.metadata["date"] = ""
-    return nbformat.from_dict(part)
-
-
-def notebook_pdf(part, pdf):
-    from nbconvert import PDFExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-
-    exporter = PDFExporter(
-        extra_template_paths=[str(ROOT / "tools" / "templates")],
-        template_file="wrapped.tex.j2",
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.register_preprocessor(
-        TagRemovePreprocessor(remove_input_tags={"remove-input"}), enabled=True
-    )
-    saved = {key: os.environ.get(key) for key in FIXED_DATE}
-    os.environ.update(FIXED_DATE)  # read by XeLaTeX, which nbconvert runs
-    try:
-        body, _ = exporter.from_notebook_node(part)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    Path(pdf).write_bytes(body)
-    stable_pdf_id(pdf)
-
-
 def made_here(folder):
     """True if folder is absent or empty, or holds only what this tool made there."""
     folder = Path(folder)
@@ -244,6 +156,8 @@ def made_here(folder):
 def build_submission(out, notebook_path=NOTEBOOK, student=None):
     import nbformat
 
+    from tools.notebook_defs import notebook_module
+
     out = Path(out).resolve()
     if not made_here(out):
         raise SystemExit(
@@ -260,13 +174,15 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None):
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    # the notebook's own export: the same code as its "Handing in" cell
+    nb = notebook_module(notebook_path, name="assignment4_export")
+    saved = {key: os.environ.get(key) for key in FIXED_DATE}
+    os.environ.update(FIXED_DATE)  # read by XeLaTeX, which nbconvert runs
     try:
         for upload, written in WRITTEN.items():
-            written_pdf(written, staging / f"{upload}.pdf", name)
-        for section in PROGRAMMING:
-            notebook_pdf(
-                question_notebook(notebook, section, name), staging / f"{section}.pdf"
-            )
+            written_pdf(written, staging / f"{upload}.pdf", nb.author_name(name))
+        for pdf in nb.export_question_pdfs(notebook_path, staging, name):
+            stable_pdf_id(pdf)
         nbformat.write(notebook, staging / f"{file_stem(name)}_Assgn4.ipynb")
         manifest = {
             "made_by": MADE_BY,
@@ -288,6 +204,11 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None):
             os.replace(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return out
 
 

@@ -12,6 +12,7 @@ when a complete run's are in results/.
 
 import argparse
 import ast
+import logging
 import os
 from pathlib import Path
 
@@ -62,6 +63,7 @@ def main():
         "-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
     )
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the epoch lines
     parameters = {}
     for name, value in args.p:
         try:
