@@ -95,7 +95,7 @@ def test_stop_keeps_the_finished_epochs_and_aborts_the_queued_cells():
         queued = client.execute("after_the_stop = True")
         while True:  # wait for a finished epoch, then press Stop
             message = client.get_iopub_msg(timeout=60)
-            if "long epoch" in message["content"].get("text", ""):
+            if "long  1/" in message["content"].get("text", ""):
                 break
         manager.interrupt_kernel()
         replies = {}

@@ -47,7 +47,7 @@ CONTENT = {
         "class myGatedRNN",
         "def init_hidden",
         "def forward",
-        "myGatedRNN epoch",
+        "myGatedRNN  1/",
         "def gate_values",
         "seed spread",
     ],
@@ -59,7 +59,7 @@ CONTENT = {
         "def init_hidden",
         "def forward",
         "c[0]",
-        "myLSTM epoch",
+        "myLSTM  1/",
         "seed spread",
     ],
 }
