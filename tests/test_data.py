@@ -249,3 +249,13 @@ def test_gzip_files_are_what_torchvision_reads(tmp_path):
     name = "train-labels-idx1-ubyte"
     packed = (root / "MNIST" / "raw" / f"{name}.gz").read_bytes()
     assert gzip.decompress(packed) == (plain / "MNIST" / "raw" / name).read_bytes()
+
+
+def test_an_unwritable_results_folder_is_refused_before_any_work(
+    nb, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(PermissionError, match="cannot write in .*blocker/results/"):
+        nb.RunRecord(tmp_path / "blocker" / "results", tmp_path / "figures")
+    assert not (tmp_path / "build").exists() or not list((tmp_path / "build").iterdir())
