@@ -47,7 +47,7 @@ CONTENT = {
         "class myGatedRNN",
         "def init_hidden",
         "def forward",
-        "myGatedRNN  1/",
+        "/10: loss",
         "def gate_values",
         "seed spread",
     ],
@@ -59,7 +59,7 @@ CONTENT = {
         "def init_hidden",
         "def forward",
         "c[0]",
-        "myLSTM  1/",
+        "/10: loss",
         "seed spread",
     ],
 }

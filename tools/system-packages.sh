@@ -4,7 +4,7 @@
 # exact apt-get line and stops.
 set -euo pipefail
 packages=(pandoc texlive-xetex texlive-latex-recommended texlive-fonts-recommended
-          texlive-plain-generic lmodern poppler-utils)
+          texlive-plain-generic lmodern poppler-utils fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do
     # "install ok installed" only: a removed package may leave "config-files" behind
