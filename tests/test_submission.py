@@ -47,7 +47,7 @@ CONTENT = {
         "class myGatedRNN",
         "def init_hidden",
         "def forward",
-        "/10: loss",
+        " 1/1: loss",
         "def gate_values",
         "seed spread",
     ],
@@ -59,7 +59,7 @@ CONTENT = {
         "def init_hidden",
         "def forward",
         "c[0]",
-        "/10: loss",
+        " 1/1: loss",
         "seed spread",
     ],
 }

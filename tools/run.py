@@ -14,6 +14,7 @@ import argparse
 import ast
 import logging
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -24,13 +25,27 @@ from tools.notebook_defs import NOTEBOOK
 QUICK = {"epochs": 1, "train_subset": 2000, "test_subset": 1000}
 
 
-def without_injected_cell(path):
+def without_injected_cell(path, parameters):
+    """Drop papermill's injected cell; the parameters it set, but for `progress` (a
+    display choice that must stay on for the next reader), are written into the
+    parameters cell, so that the notebook shows the values it ran with."""
     notebook = nbformat.read(path, as_version=4)
     notebook.cells = [
         cell
         for cell in notebook.cells
         if "injected-parameters" not in cell.metadata.get("tags", [])
     ]
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    for name, value in parameters.items():
+        if name != "progress":
+            cell.source = re.sub(  # one-line assignments only
+                rf"^{name} = [^#\n]*?[^{{(\[\s](\s*#.*)?$",
+                lambda match, value=value, name=name: (
+                    f"{name} = {value!r}" + (match[1] or "")
+                ),
+                cell.source,
+                flags=re.M,
+            )
     notebook.metadata.get("papermill", {}).pop("parameters", None)
     nbformat.write(notebook, path)
 
@@ -47,7 +62,7 @@ def execute(parameters, quick=False, notebook=NOTEBOOK):
         log_output=True,
         progress_bar=False,
     )
-    without_injected_cell(output)
+    without_injected_cell(output, parameters)
     if not quick:
         os.replace(output, notebook)
     return Path(output)
