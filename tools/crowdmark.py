@@ -21,6 +21,7 @@ standard library; nbformat and the notebook's code are imported only by `submiss
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import json
 import os
@@ -50,8 +51,19 @@ def file_stem(student):
     return stem
 
 
-def environment():
-    return {**os.environ, **FIXED_DATE}
+@contextlib.contextmanager
+def fixed_date():
+    """FIXED_DATE in the environment of the XeLaTeX that pandoc or nbconvert runs."""
+    saved = {key: os.environ.get(key) for key in FIXED_DATE}
+    os.environ.update(FIXED_DATE)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 PDF_ID = re.compile(rb"(/ID\s*\[\s*<)([0-9a-fA-F]{32})(>\s*<)([0-9a-fA-F]{32})(>)")
@@ -73,14 +85,14 @@ def written_pdf(name, pdf, author=None):
     author: the name printed (None: the placeholder in the Markdown's front matter)."""
     pdf = Path(pdf).resolve()
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["pandoc", f"{name}.md", "--pdf-engine=xelatex"]
-        + (["-M", f"author={author}"] if author else [])
-        + ["-o", str(pdf)],
-        cwd=ROOT / "written",
-        check=True,
-        env=environment(),
-    )
+    with fixed_date():
+        subprocess.run(
+            ["pandoc", f"{name}.md", "--pdf-engine=xelatex"]
+            + (["-M", f"author={author}"] if author else [])
+            + ["-o", str(pdf)],
+            cwd=ROOT / "written",
+            check=True,
+        )
     stable_pdf_id(pdf)
 
 
@@ -176,12 +188,12 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None):
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     # the notebook's own export: the same code as its "Handing in" cell
     nb = notebook_module(notebook_path, name="assignment4_export")
-    saved = {key: os.environ.get(key) for key in FIXED_DATE}
-    os.environ.update(FIXED_DATE)  # read by XeLaTeX, which nbconvert runs
     try:
         for upload, written in WRITTEN.items():
             written_pdf(written, staging / f"{upload}.pdf", nb.author_name(name))
-        for pdf in nb.export_question_pdfs(notebook_path, staging, name):
+        with fixed_date():
+            pdfs = nb.export_question_pdfs(notebook_path, staging, name)
+        for pdf in pdfs:
             stable_pdf_id(pdf)
         nbformat.write(notebook, staging / f"{file_stem(name)}_Assgn4.ipynb")
         manifest = {
@@ -204,11 +216,6 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None):
             os.replace(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return out
 
 
