@@ -11,8 +11,9 @@ names; `--student` only confirms it (another name is refused with the command th
 sets it). Every cell must carry exactly one section tag; an untagged cell is refused by
 name. An output folder is replaced only if this tool made it: a folder that is not
 empty and holds no manifest of this tool, or holds files its manifest does not list, is
-refused. PDFs carry a fixed date (SOURCE_DATE_EPOCH), so a rebuild of the same input
-gives the same bytes.
+refused. PDFs carry a fixed date (SOURCE_DATE_EPOCH) and a content-derived /ID, so a
+rebuild of the same input gives the same pages, text and metadata (here the same bytes;
+on CI's machine the bytes of a rebuild once differed).
 
 The programming PDFs come from the notebook's own export code (its "Handing in"
 section), the same a student runs in Colab. `written` needs only pandoc and the
