@@ -31,6 +31,8 @@ CONTENT = {
         "Item 14",
         "Item 15",
         "class myRNN",
+        "def load_mnist(",
+        "MNIST(root, train=train, download=fetch)",
         "def make_loader(",
         "def train(",
         "def accuracy(",
@@ -64,7 +66,7 @@ CONTENT = {
     ],
 }
 SUPPORT = [
-    "def load_mnist",
+    "def mnist_source",
     "class RunRecord",
     "def check_parameters",
     "import json",
