@@ -63,6 +63,8 @@ CONTENT = {
         "c[0]",
         " 1/1: loss",
         "seed spread",
+        "Appendix — code of an earlier question that this one runs",
+        "def measure_memory(",
     ],
 }
 SUPPORT = [
