@@ -1,7 +1,9 @@
 """The whole notebook, run top to bottom through the Jupyter kernel, tiny parameters."""
 
 import math
+import os
 import re
+import stat
 
 import numpy as np
 import pytest
@@ -129,6 +131,11 @@ def test_every_figure_is_written_as_png_and_nothing_is_left_behind(first_run):
         png = (workdir / "figures" / f"{name}.png").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list((workdir / "build").iterdir()), "the staging folder is removed"
+    umask = os.umask(0)
+    os.umask(umask)
+    made = [*(workdir / "figures").iterdir(), workdir / "results" / "metrics.json"]
+    for path in made:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, "usual permissions"
 
 
 def test_two_runs_with_the_same_seed_measure_the_same(quick_runs):

@@ -52,6 +52,7 @@ CONTENT = {
         " 1/1: loss",
         "def gate_values",
         "seed spread",
+        "def init_recurrent_weights(",
     ],
     "P3": [
         "Items 1–3",
@@ -63,8 +64,10 @@ CONTENT = {
         "c[0]",
         " 1/1: loss",
         "seed spread",
-        "Appendix — code of an earlier question that this one runs",
+        "Appendix — helper functions of earlier questions used above",
         "def measure_memory(",
+        "def set_gate_bias(",
+        "def init_recurrent_weights(",
     ],
 }
 SUPPORT = [
