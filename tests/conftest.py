@@ -143,12 +143,16 @@ def pdf_text(path, *pages):
     ).stdout
 
 
-def pdf_pages(path):
-    info = subprocess.run(
+def pdf_info(path):
+    """poppler's pdfinfo: one 'Key: value' line each (pages, dates, title, ...)."""
+    return subprocess.run(
         ["pdfinfo", str(path)], capture_output=True, text=True, check=True
-    ).stdout
+    ).stdout.splitlines()
+
+
+def pdf_pages(path):
     return int(
-        next(line.split()[1] for line in info.splitlines() if line.startswith("Pages:"))
+        next(line.split()[1] for line in pdf_info(path) if line.startswith("Pages:"))
     )
 
 

@@ -9,7 +9,7 @@ import subprocess
 
 import nbformat
 import pytest
-from conftest import ROOT, pdf_image_count, pdf_pages, pdf_text
+from conftest import ROOT, pdf_image_count, pdf_info, pdf_pages, pdf_text
 
 from tools.crowdmark import build_submission, file_stem, notebook_digest
 
@@ -254,16 +254,12 @@ def test_an_output_folder_with_files_of_someone_else_is_refused(
 
 
 def what_a_grader_gets(folder):
-    """Per file: a PDF's metadata, pages, text and images (its bytes differed between
-    two builds on CI's machine, not here); other files' bytes, the manifest's PDF
-    digests aside."""
+    """Per file: a PDF's metadata, pages, text and images; other files' bytes, the
+    manifest's PDF digests aside."""
     seen = {}
     for path in sorted(folder.iterdir()):
         if path.suffix == ".pdf":
-            info = subprocess.run(
-                ["pdfinfo", str(path)], capture_output=True, text=True, check=True
-            ).stdout
-            info = [line for line in info.splitlines() if "File size" not in line]
+            info = [line for line in pdf_info(path) if "File size" not in line]
             seen[path.name] = (info, pdf_text(path), pdf_image_count(path))
         elif path.name == "manifest.json":
             manifest = json.loads(path.read_text())

@@ -12,8 +12,7 @@ sets it). Every cell must carry exactly one section tag; an untagged cell is ref
 name. An output folder is replaced only if this tool made it: a folder that is not
 empty and holds no manifest of this tool, or holds files its manifest does not list, is
 refused. PDFs carry a fixed date (SOURCE_DATE_EPOCH) and a content-derived /ID, so a
-rebuild of the same input gives the same pages, text and metadata (here the same bytes;
-on CI's machine the bytes of a rebuild once differed).
+rebuild of the same input gives the same bytes.
 
 The programming PDFs come from the notebook's own export code (its "Handing in"
 section), the same a student runs in Colab. `written` needs only pandoc and the
@@ -22,7 +21,6 @@ standard library; nbformat and the notebook's code are imported only by `submiss
 
 import argparse
 import ast
-import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +30,7 @@ import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "Lastname_Firstname_Assgn4.ipynb"
@@ -52,33 +51,32 @@ def file_stem(student):
     return stem
 
 
-@contextlib.contextmanager
 def fixed_date():
-    """FIXED_DATE in the environment of the XeLaTeX that pandoc or nbconvert runs."""
-    saved = {key: os.environ.get(key) for key in FIXED_DATE}
-    os.environ.update(FIXED_DATE)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    """FIXED_DATE in the environment of the XeLaTeX that pandoc or nbconvert runs, for
+    the duration of a `with` block (the environment is restored after it)."""
+    return mock.patch.dict(os.environ, FIXED_DATE)
 
 
-PDF_ID = re.compile(rb"(/ID\s*\[\s*<)([0-9a-fA-F]{32})(>\s*<)([0-9a-fA-F]{32})(>)")
+# xdvipdfmx writes each of the /ID's two strings as <hex> or, when its bytes look
+# printable enough, as a (literal), and wraps the rest of that dictionary at 80 columns
+PDF_STRING = rb"(?:<[0-9a-fA-F]*>|\((?:\\.|[^\\)])*\))"
+PDF_ID = re.compile(
+    rb"/ID\s*\[\s*" + PDF_STRING + rb"\s*" + PDF_STRING + rb"\s*\]([^>]*)>>", re.S
+)
 
 
 def stable_pdf_id(pdf):
     """XeLaTeX derives the PDF's /ID from its temporary file name: replace it by a
-    digest of the content (same length, so no offset moves)."""
-    data = Path(pdf).read_bytes()
-    zeroed = PDF_ID.sub(lambda m: m[1] + b"0" * 32 + m[3] + b"0" * 32 + m[5], data)
+    digest of the content, and its dictionary's line breaks by spaces. The /ID sits in
+    the trailer or the final cross-reference stream's dictionary, after every offset
+    that points into the file, so lengths there may change."""
+
+    def with_id(value):
+        return lambda m: b"/ID[<%s><%s>]%s>>" % (value, value, b" ".join(m[1].split()))
+
+    zeroed = PDF_ID.sub(with_id(b"0" * 32), Path(pdf).read_bytes())
     digest = hashlib.md5(zeroed).hexdigest().encode()
-    Path(pdf).write_bytes(
-        PDF_ID.sub(lambda m: m[1] + digest + m[3] + digest + m[5], zeroed)
-    )
+    Path(pdf).write_bytes(PDF_ID.sub(with_id(digest), zeroed))
 
 
 def written_pdf(name, pdf, author=None):
