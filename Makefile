@@ -1,7 +1,7 @@
 # make run:   set up .venv, execute the notebook in full (MNIST offline:
 #             MNIST_ROOT=/folder/holding/MNIST/raw), then build submission/.
 #             The student's name: make run STUDENT="Lastname_Firstname"
-# make quick: 1 epoch on 2 000 / 1 000 images into build/; changes no tracked file.
+# make quick: 1 epoch on 2 000 / 1 000 images into build/quick-*.ipynb; changes no tracked file.
 # make test:  set up .venv and the Debian packages, then ruff and the test suite.
 # make written: the written answers as PDFs (pandoc + XeLaTeX), into PDF_DIR.
 # make submission: submission/ for Crowdmark, from the executed notebook.

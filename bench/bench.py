@@ -15,7 +15,6 @@ import math
 import os
 import platform
 import time
-from pathlib import Path
 
 import torch
 import torch.nn as nn
@@ -106,11 +105,9 @@ def main():
         )
     nb = notebook_module()
     args.batch_size = args.batch_size or nb.batch_size
-    split, _ = nb.load_mnist(args.data_root, download=False)
-    mnist_root = os.path.abspath(args.data_root)
-    if not (Path(mnist_root) / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
-        mnist_root = os.path.abspath("data")  # where load_mnist extracted the archives
-    images, labels = nb.subset(split, args.train_size, "--train-size")
+    mnist_root = os.path.abspath(nb.mnist_folder(args.data_root, download=False))
+    split, _ = nb.load_mnist(mnist_root, download=False)
+    images, labels = split.data[: args.train_size], split.targets[: args.train_size]
     sequences = nb.to_sequences(images)
     test = nb.make_loader(sequences[:1000], labels[:1000], args.batch_size, False)
     data = (nb.make_loader(sequences, labels, args.batch_size, True), test)
@@ -127,8 +124,8 @@ def main():
     settings = {
         "lr": 1e-3,
         "weight_decay": 0,
-        "seed": 0,
-        "progress": False,
+        "shuffle_seed": 0,
+        "show_progress": False,
         "verbose": False,
     }
 

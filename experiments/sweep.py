@@ -13,9 +13,11 @@ the notebook's comparisons are held against.
 
 Time on a 2-core CPU (2 workers): about 95 min for `validate`, 15 min for `test`.
 
-Every run goes through the notebook's own `train()` and model classes, and writes
-results/sweep/<phase>/<run>.json when it finishes, with the commit it trained at;
-finished runs are skipped, so the sweep can be stopped and resumed in chunks. Each phase
+Every run is one call of the notebook's own `sweep_run` (its models and `train()`; the
+split is its `validation_split`), and writes results/sweep/<phase>/<run>.json when it
+finishes, with the commit it trained at (the runs committed so far predate that field
+and an earlier `train()` whose batch order came from its own generator); finished runs
+are skipped, so the sweep can be stopped and resumed in chunks. Each phase
 ends by writing results/sweep.json (also `summary`) and copying its final accuracies
 into the notebook's `sweep-data` cell, so that the notebook alone shows them.
 """
@@ -30,13 +32,13 @@ from pathlib import Path
 
 import nbformat
 import torch
-import torch.nn as nn
 
 from tools.notebook_defs import NOTEBOOK, notebook_module
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "results" / "sweep"
 SUMMARY = ROOT / "results" / "sweep.json"
+PROTOCOL_KEYS = ("batch_size", "hidden_units", "max_grad_norm")
 SEEDS = (0, 1, 2)
 TEST_SEEDS = (1, 2)  # seed 0 is the notebook's own run
 VALIDATION_SIZE, HOLDOUT_SEED, EPOCHS = 5_000, 1508, 10
@@ -69,10 +71,6 @@ data = None
 COMMIT = None
 
 
-def build(model, setting):
-    return {"rnn": nb.myRNN, "gru": nb.myGatedRNN, "lstm": nb.myLSTM}[model](setting)
-
-
 def commit():
     # the commit the runs train at, "+changes" when the work tree differs from it
     def git(*args):
@@ -97,23 +95,10 @@ def run_path(phase, model, setting, seed):
 
 def load(phase, data_root):
     # validate: 55 000 training / 5 000 held out; test: 60 000 / the 10 000 test images
-    train, test = nb.load_mnist(data_root, download=False, cache=ROOT / "data")
-    images, labels = nb.to_sequences(train.data), train.targets
+    train, test = nb.load_mnist(data_root, download=False)
     if phase == "test":
-        held_out = (nb.to_sequences(test.data), test.targets)
-    else:
-        order = torch.randperm(
-            len(images), generator=torch.Generator().manual_seed(HOLDOUT_SEED)
-        )
-        held_out = (images[order[:VALIDATION_SIZE]], labels[order[:VALIDATION_SIZE]])
-        images, labels = (
-            images[order[VALIDATION_SIZE:]],
-            labels[order[VALIDATION_SIZE:]],
-        )
-    return (
-        nb.make_loader(images, labels, nb.batch_size, shuffle=True),
-        nb.make_loader(*held_out, nb.batch_size, shuffle=False),
-    )
+        return (train.data, train.targets), (test.data, test.targets)
+    return nb.validation_split(train.data, train.targets, VALIDATION_SIZE, HOLDOUT_SEED)
 
 
 def start_worker(phase, data_root, revision):
@@ -125,18 +110,9 @@ def start_worker(phase, data_root, revision):
 
 def train_one(task):
     phase, model, setting, seed = task
-    torch.manual_seed(seed)
-    network = build(model, setting)
+    nb.epochs = EPOCHS
     started = time.perf_counter()
-    history = nb.train(
-        network,
-        nn.CrossEntropyLoss(),
-        EPOCHS,
-        data,
-        seed=seed,
-        progress=False,
-        verbose=False,
-    )
+    history = nb.sweep_run(model, setting, seed, *data)
     key = "validation_accuracy" if phase == "validate" else "test_accuracy"
     record = {
         "model": model,
@@ -150,8 +126,16 @@ def train_one(task):
         "commit": COMMIT,
     }
     target = run_path(phase, model, setting, seed)
-    nb.write_atomically(target, lambda tmp: Path(tmp).write_text(json.dumps(record)))
+    write_atomically(target, json.dumps(record))
     return f"{target.name}: {history['test_accuracy'][-1]:.4f} in {record['seconds']} s"
+
+
+def write_atomically(path, text):
+    """Only a complete file replaces `path` (a stopped sweep leaves no half run)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
 
 
 def records(phase):
@@ -201,73 +185,76 @@ def summarise():
         "validation": records("validate"),
         "test": records("test"),
     }
-    nb.write_atomically(
-        SUMMARY, lambda tmp: Path(tmp).write_text(json.dumps(summary, indent=1) + "\n")
-    )
+    write_atomically(SUMMARY, json.dumps(summary, indent=1) + "\n")
     for model, setting in summary["chosen"].items():
         print(f"chosen for {model}: {setting}")
     write_notebook_cell(summary)
     return summary
 
 
-CELL_HEADER = [
-    "# Final accuracies from results/sweep.json, copied by `make sweep` (tested).",
-    "# Per candidate: unit, init, gate bias, peak lr, weight decay, accuracies.",
-]
-VALIDATION_NOTE = "final validation accuracy, seeds 0, 1, 2"
-TEST_NOTE = "final test accuracy by seed; seed 0 is the notebook's own run"
+CELL_TITLE = "# @title The sweep's results (results/sweep.json, by `make sweep`)"
+VALIDATION_NOTE = "final validation accuracy, seeds 0, 1, 2 (55 000 / 5 000)"
+TEST_NOTE = "the seed runs: each winner on all 60 000 images, seeds 1, 2"
 
 
-def row(record, results):
-    # (unit, init, gate bias, peak lr, weight decay, results): the notebook's form
-    setting = record["setting"]
-    return (
-        f"    ({record['model']!r}, {setting['init']!r}, "
-        f"{setting.get('gate_bias')!r}, {setting['lr']!r}, "
-        f"{setting.get('weight_decay', 0)!r}, {results!r}),"
-    )
+def literal(value):
+    """JSON-like Python source of the sweep's data (double quotes, as stored)."""
+    return repr(value).replace("'", '"')
+
+
+def setting_lines(setting, rest):
+    """One candidate as `{"setting": {...}, <rest>},` in two or three lines."""
+    head = f'            {{"setting": {literal(setting)},'
+    if len(head) > 88:  # break the setting before its weight decay
+        inner = literal(setting).rsplit(", ", 1)
+        head = [f'            {{"setting": {inner[0]},', f"{' ' * 25}{inner[1]},"]
+    return [*([head] if isinstance(head, str) else head), f"             {rest}}},"]
 
 
 def notebook_cell(summary):
-    """The source of the notebook's `sweep-data` cell: the final accuracies."""
-    finals = {}
-    for kind, key in [("validation", "validation_accuracy"), ("test", "test_accuracy")]:
-        for record in summary[kind]:
-            name = (
-                kind,
-                record["model"],
-                json.dumps(record["setting"], sort_keys=True),
+    """The source of the notebook's `sweep-data` cell: SWEEP, one dict keyed by name."""
+    protocol = {key: summary["protocol"][key] for key in PROTOCOL_KEYS}
+    finals, curves = {}, {}
+    for record in summary["validation"]:
+        key = (record["model"], json.dumps(record["setting"], sort_keys=True))
+        finals.setdefault(key, {})[record["seed"]] = record["validation_accuracy"][-1]
+    for record in summary["test"]:  # the seed runs of the chosen settings
+        if record["setting"] != summary["chosen"].get(record["model"]):
+            continue
+        key = (record["model"], json.dumps(record["setting"], sort_keys=True))
+        curves.setdefault(key, (record["setting"], {}))[1][record["seed"]] = record[
+            "test_accuracy"
+        ]
+    lines = [
+        CELL_TITLE,
+        "SWEEP = {",
+        f'    "protocol": {literal(protocol)},',
+        f'    "validation": {{  # {VALIDATION_NOTE}',
+    ]
+    for model, candidates in summary["candidates"].items():
+        lines.append(f'        "{model}": [')
+        for setting in candidates:
+            seeds = finals[(model, json.dumps(setting, sort_keys=True))]
+            lines += setting_lines(
+                setting, f'"finals": {literal([seeds[s] for s in sorted(seeds)])}'
             )
-            finals.setdefault(name, (record, {}))[1][record["seed"]] = record[key][-1]
-    validation = [
-        row(record, [seeds[seed] for seed in sorted(seeds)])
-        for model, candidates in summary["candidates"].items()
-        for setting in candidates
-        for record, seeds in [
-            finals[("validation", model, json.dumps(setting, sort_keys=True))]
-        ]
-    ]
-    test = [
-        row(record, dict(sorted(seeds.items())))
-        for (kind, _, _), (record, seeds) in sorted(finals.items())
-        if kind == "test"
-    ]
-    protocol = ", ".join(
-        f"{key}={summary['protocol'][key]!r}"
-        for key in ("epochs", "batch_size", "hidden_units", "max_grad_norm")
-    )
-    return "\n".join(
-        [
-            *CELL_HEADER,
-            f"SWEEP_PROTOCOL = dict({protocol})",
-            f"SWEEP_VALIDATION = [  # {VALIDATION_NOTE}",
-            *validation,
-            "]",
-            f"SWEEP_TEST = [  # {TEST_NOTE}",
-            *test,
-            "]",
-        ]
-    )
+        lines.append("        ],")
+    lines += ["    },", f'    "test": {{  # {TEST_NOTE}']
+    for model in summary["candidates"]:
+        lines.append(f'        "{model}": [')
+        for (unit, _), (setting, seeds) in sorted(curves.items()):
+            if unit == model:
+                final = {s: seeds[s][-1] for s in sorted(seeds)}
+                reached = {
+                    s: next((e for e, a in enumerate(seeds[s], 1) if a >= 0.98), None)
+                    for s in sorted(seeds)
+                }
+                lines += setting_lines(
+                    setting,
+                    f'"finals": {literal(final)}, "epochs_to_98": {literal(reached)}',
+                )
+        lines.append("        ],")
+    return "\n".join([*lines, "    },", "}"])
 
 
 def write_notebook_cell(summary, notebook=NOTEBOOK):
@@ -275,7 +262,9 @@ def write_notebook_cell(summary, notebook=NOTEBOOK):
     cell = next(c for c in book.cells if "sweep-data" in c.metadata.get("tags", []))
     if cell.source != notebook_cell(summary):
         cell.source = notebook_cell(summary)
-        nb.write_atomically(notebook, lambda tmp: nbformat.write(book, tmp))
+        temporary = Path(notebook).with_suffix(".tmp")
+        nbformat.write(book, temporary)
+        os.replace(temporary, notebook)
         print(f"updated the sweep-data cell of {Path(notebook).name}")
 
 

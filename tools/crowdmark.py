@@ -3,16 +3,16 @@
     python -m tools.crowdmark written [--out written]   # written/*.md -> PDFs (pandoc)
     python -m tools.crowdmark submission [--out submission] [--student NAME]
 
-`submission` writes W1.pdf, W2.pdf (the written answers), P1.pdf, P2.pdf, P3.pdf (the
-cells of the executed notebook tagged with that question) and <Name>_Assgn4.ipynb, plus
-manifest.json (what it built, from which notebook). The student's name is the
-notebook's `student` parameter of the run, as typed in the PDFs and made safe in file
-names; `--student` only confirms it (another name is refused with the command that
-sets it). Every cell must carry exactly one section tag; an untagged cell is refused by
-name. An output folder is replaced only if this tool made it: a folder that is not
-empty and holds no manifest of this tool, or holds files its manifest does not list, is
-refused. PDFs carry a fixed date (SOURCE_DATE_EPOCH) and a content-derived /ID, so a
-rebuild of the same input gives the same bytes.
+`submission` writes W1.pdf, W2.pdf (the written answers), P1.pdf, P2.pdf, P3.pdf (each
+programming question's section of the executed notebook: the cells under its heading)
+and <Name>_Assgn4.ipynb, plus manifest.json (what it built, from which notebook). It
+refuses a notebook whose run was not complete (its record cell prints `complete run:
+True`), unless `--allow-incomplete`. The student's name is the notebook's `student`
+parameter of the run, as typed in the PDFs (LaTeX-escaped) and made safe in file names;
+`--student` only confirms it (another name is refused with the command that sets it).
+An output folder is replaced only if this tool made it: a folder that is not empty and
+holds no manifest of this tool, or holds files its manifest does not list, is refused.
+The PDFs carry the date they were built; a rebuild gives the same pages and text.
 
 The programming PDFs come from the notebook's own export code (its "Handing in"
 section), the same a student runs in Colab. `written` needs only pandoc and the
@@ -30,15 +30,11 @@ import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
-from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "Lastname_Firstname_Assgn4.ipynb"
 WRITTEN = {"W1": "Q1_xor_rnn", "W2": "Q2_tanh"}
-SECTIONS = {"intro", "support", "P1", "P2", "P3", "W", "handin"}
 MADE_BY = "tools.crowdmark"
-# The PDFs' creation date: the assignment's deadline, so that rebuilds are identical.
-FIXED_DATE = {"SOURCE_DATE_EPOCH": "1743825540", "FORCE_SOURCE_DATE": "1"}
 
 
 def file_stem(student):
@@ -51,48 +47,18 @@ def file_stem(student):
     return stem
 
 
-def fixed_date():
-    """FIXED_DATE in the environment of the XeLaTeX that pandoc or nbconvert runs, for
-    the duration of a `with` block (the environment is restored after it)."""
-    return mock.patch.dict(os.environ, FIXED_DATE)
-
-
-# xdvipdfmx writes each of the /ID's two strings as <hex> or, when its bytes look
-# printable enough, as a (literal), and wraps the rest of that dictionary at 80 columns
-PDF_STRING = rb"(?:<[0-9a-fA-F]*>|\((?:\\.|[^\\)])*\))"
-PDF_ID = re.compile(
-    rb"/ID\s*\[\s*" + PDF_STRING + rb"\s*" + PDF_STRING + rb"\s*\]([^>]*)>>", re.S
-)
-
-
-def stable_pdf_id(pdf):
-    """XeLaTeX derives the PDF's /ID from its temporary file name: replace it by a
-    digest of the content, and its dictionary's line breaks by spaces. The /ID sits in
-    the trailer or the final cross-reference stream's dictionary, after every offset
-    that points into the file, so lengths there may change."""
-
-    def with_id(value):
-        return lambda m: b"/ID[<%s><%s>]%s>>" % (value, value, b" ".join(m[1].split()))
-
-    zeroed = PDF_ID.sub(with_id(b"0" * 32), Path(pdf).read_bytes())
-    digest = hashlib.md5(zeroed).hexdigest().encode()
-    Path(pdf).write_bytes(PDF_ID.sub(with_id(digest), zeroed))
-
-
 def written_pdf(name, pdf, author=None):
     """written/<name>.md -> pdf; run from written/ so that ../figures/... resolves.
     author: the name printed (None: the placeholder in the Markdown's front matter)."""
     pdf = Path(pdf).resolve()
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    with fixed_date():
-        subprocess.run(
-            ["pandoc", f"{name}.md", "--pdf-engine=xelatex"]
-            + (["-M", f"author={author}"] if author else [])
-            + ["-o", str(pdf)],
-            cwd=ROOT / "written",
-            check=True,
-        )
-    stable_pdf_id(pdf)
+    subprocess.run(
+        ["pandoc", f"{name}.md", "--pdf-engine=xelatex"]
+        + (["-M", f"author={author}"] if author else [])
+        + ["-o", str(pdf)],
+        cwd=ROOT / "written",
+        check=True,
+    )
 
 
 def notebook_digest(notebook):
@@ -106,22 +72,6 @@ def notebook_digest(notebook):
         for cell in notebook["cells"]
     ]
     return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
-
-
-def check_sections(notebook):
-    """Each cell carries exactly one section tag; otherwise stop, naming the cell."""
-    for index, cell in enumerate(notebook.cells):
-        tags = set(cell.metadata.get("tags", []))
-        if "injected-parameters" in tags:  # papermill's cell, beside the parameters
-            continue
-        sections = SECTIONS & tags
-        if len(sections) != 1:
-            first_line = (cell.source.strip().splitlines() or [""])[0][:60]
-            raise SystemExit(
-                f"cell {index} ({first_line!r}) has {len(sections) or 'no'} "
-                "section tags "
-                f"{sorted(sections)}; give it exactly one of {sorted(SECTIONS)}"
-            )
 
 
 def notebook_student(notebook):
@@ -139,8 +89,8 @@ def notebook_student(notebook):
                     and getattr(node.targets[0], "id", None) == "student"
                 ):
                     student = ast.literal_eval(node.value)
-    if not student:
-        raise SystemExit("the notebook has no `student` parameter")
+    if not isinstance(student, str) or not student.strip():
+        raise SystemExit(f"the notebook's `student` must be a name, not {student!r}")
     return student
 
 
@@ -164,10 +114,15 @@ def made_here(folder):
     }
 
 
-def build_submission(out, notebook_path=NOTEBOOK, student=None):
+def author_name(student):
+    """As the notebook's export prints it: "Last_First" as "Last, First"."""
+    return student.replace("_", ", ", 1)
+
+
+def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete=False):
     import nbformat
 
-    from tools.notebook_defs import notebook_module
+    from tools.notebook_defs import notebook_module, run_is_complete
 
     out = Path(out).resolve()
     if not made_here(out):
@@ -176,7 +131,12 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None):
             "Give --out an empty or new folder."
         )
     notebook = nbformat.read(notebook_path, as_version=4)
-    check_sections(notebook)
+    if not (allow_incomplete or run_is_complete(notebook)):
+        raise SystemExit(
+            f"{notebook_path} is not a complete run (its last record does not say "
+            "`complete run: True`): run `make run` first, or pass --allow-incomplete "
+            "for a trial upload."
+        )
     name = notebook_student(notebook)
     if student is not None and student != name:
         raise SystemExit(
@@ -189,11 +149,8 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None):
     nb = notebook_module(notebook_path, name="assignment4_export")
     try:
         for upload, written in WRITTEN.items():
-            written_pdf(written, staging / f"{upload}.pdf", nb.author_name(name))
-        with fixed_date():
-            pdfs = nb.export_question_pdfs(notebook_path, staging, name)
-        for pdf in pdfs:
-            stable_pdf_id(pdf)
+            written_pdf(written, staging / f"{upload}.pdf", author_name(name))
+        nb.export_question_pdfs(notebook_path, staging, name)
         nbformat.write(notebook, staging / f"{file_stem(name)}_Assgn4.ipynb")
         manifest = {
             "made_by": MADE_BY,
@@ -232,6 +189,11 @@ def main():
     parser.add_argument(
         "--student", help="the name the hand-in must carry (checked against the run)"
     )
+    parser.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="build from a notebook whose run was not complete (a trial upload)",
+    )
     args = parser.parse_args()
     if args.what == "written":
         for name in WRITTEN.values():
@@ -239,7 +201,10 @@ def main():
     else:
         print(
             build_submission(
-                args.out or ROOT / "submission", args.notebook, args.student or None
+                args.out or ROOT / "submission",
+                args.notebook,
+                args.student or None,
+                args.allow_incomplete,
             )
         )
 

@@ -1,71 +1,149 @@
-"""Execute the notebook top to bottom and keep it only if the whole run succeeded.
+"""Execute the notebook top to bottom; only a complete run replaces the tracked one.
 
-    python -m tools.run [--quick] [-p NAME VALUE ...]
+    python -m tools.run [--quick] [--student NAME] [-p NAME VALUE ...]
 
-The notebook runs through papermill into build/, printing each epoch line as it comes;
-papermill's injected-parameters cell is then taken out (the notebook itself records the
-run's parameters in results/metrics.json), and the executed notebook replaces the
-committed one. `--quick` (1 epoch, 2 000 / 1 000 images) executes into
-build/quick.ipynb and changes no tracked file: the notebook keeps its results in build/
-when a complete run's are in results/.
+Each given parameter is written into the notebook's parameter cells before the run (a
+name that is not assigned there is refused), so the executed notebook shows exactly
+what it ran with. The notebook runs in one Jupyter kernel (nbclient) in the project
+folder, epoch lines printed as they come, progress bars off (TQDM_DISABLE), and is
+saved as build/<run|quick>-<time>-<pid>.ipynb, a name no other run shares. It replaces
+Lastname_Firstname_Assgn4.ipynb only when the run is complete (its record cell prints
+`complete run: True`: all images, 10 epochs) and not `--quick`; any other run stays in
+build/. `--quick` is 1 epoch on 2 000 / 1 000 images.
 """
 
 import argparse
 import ast
-import logging
 import os
-import re
+import pprint
+import sys
+import time
 from pathlib import Path
 
 import nbformat
-import papermill
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-from tools.notebook_defs import NOTEBOOK
+from tools.notebook_defs import NOTEBOOK, run_is_complete
 
 QUICK = {"epochs": 1, "train_subset": 2000, "test_subset": 1000}
 
 
-def without_injected_cell(path, parameters):
-    """Drop papermill's injected cell; the parameters it set, but for `progress` (a
-    display choice that must stay on for the next reader), are written into the
-    parameters cell, so that the notebook shows the values it ran with."""
-    notebook = nbformat.read(path, as_version=4)
-    notebook.cells = [
-        cell
-        for cell in notebook.cells
-        if "injected-parameters" not in cell.metadata.get("tags", [])
-    ]
-    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+def source_of(name, value):
+    """`name = value` as source: a literal, pretty-printed within 88 columns."""
+    try:
+        literal = ast.literal_eval(repr(value)) == value
+    except (ValueError, SyntaxError):
+        literal = False
+    if not literal:
+        raise SystemExit(f"-p {name}: {value!r} is not a Python literal")
+    text = pprint.pformat(value, width=88 - len(name) - 3, sort_dicts=False)
+    return f"{name} = " + text.replace("\n", "\n" + " " * (len(name) + 3))
+
+
+def set_parameters(book, parameters):
+    """Rewrite each parameter's assignment in the cells tagged `parameters` (found by
+    the syntax tree, so a multi-line value is replaced whole), keeping its comment."""
+    cells = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+    known = []
+    for cell in cells:
+        known += [
+            node.targets[0].id
+            for node in ast.parse(cell.source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        ]
+    if "student" in parameters and not (
+        isinstance(parameters["student"], str) and parameters["student"].strip()
+    ):
+        raise SystemExit(f"student must be a name, not {parameters['student']!r}")
     for name, value in parameters.items():
-        if name != "progress":
-            cell.source = re.sub(  # one-line assignments only
-                rf"^{name} = [^#\n]*?[^{{(\[\s](\s*#.*)?$",
-                lambda match, value=value, name=name: (
-                    f"{name} = {value!r}" + (match[1] or "")
-                ),
-                cell.source,
-                flags=re.M,
+        if name not in known:
+            raise SystemExit(
+                f"-p {name}: the notebook has no such parameter; it has {known}"
             )
-    notebook.metadata.get("papermill", {}).pop("parameters", None)
-    nbformat.write(notebook, path)
+        for cell in cells:
+            for node in ast.parse(cell.source).body:
+                if (
+                    isinstance(node, ast.Assign)
+                    and getattr(node.targets[0], "id", None) == name
+                ):
+                    lines = cell.source.split("\n")
+                    comment = lines[node.end_lineno - 1][node.end_col_offset :]
+                    lines[node.lineno - 1 : node.end_lineno] = [
+                        source_of(name, value) + comment
+                    ]
+                    cell.source = "\n".join(lines)
+    return book
 
 
-def execute(parameters, quick=False, notebook=NOTEBOOK):
-    build = notebook.parent / "build"
-    build.mkdir(exist_ok=True)
-    output = build / ("quick.ipynb" if quick else notebook.name)
-    papermill.execute_notebook(
-        str(notebook),
-        str(output),
-        parameters={"progress": False, **(QUICK if quick else {}), **parameters},
-        cwd=str(notebook.parent),
-        log_output=True,
-        progress_bar=False,
+class EchoingClient(NotebookClient):
+    """nbclient's client, printing what the notebook prints (the epoch lines)."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            print(msg["content"]["text"], end="", flush=True)
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def save(book, path):
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        nbformat.write(book, temporary)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise SystemExit(f"cannot write {path}: {error.strerror}") from None
+
+
+def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
+    """Run the notebook; return the executed notebook's path (build/... or, for a
+    complete run, the tracked notebook)."""
+    notebook = Path(notebook)
+    workdir = Path(workdir or notebook.parent)
+    given = {**(QUICK if quick else {}), **parameters}
+    book = set_parameters(nbformat.read(notebook, as_version=4), given)
+    build = workdir / "build"
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    output = build / f"{'quick' if quick else 'run'}-{stamp}.ipynb"
+    try:
+        build.mkdir(exist_ok=True)
+    except OSError as error:
+        raise SystemExit(f"cannot write in {build}/: {error.strerror}") from None
+    client = EchoingClient(
+        book,
+        timeout=None,
+        kernel_name="python3",
+        record_timing=False,
+        coalesce_streams=True,
+        resources={"metadata": {"path": str(workdir)}},
     )
-    without_injected_cell(output, parameters)
-    if not quick:
+    environment = os.environ.copy()
+    os.environ["TQDM_DISABLE"] = "1"  # the kernel inherits it: no bars in print
+    try:
+        client.execute()
+    except (CellExecutionError, DeadKernelError) as error:
+        save(book, output)
+        failed = next(
+            (
+                i
+                for i, c in enumerate(book.cells)
+                if any(o.output_type == "error" for o in c.get("outputs", []))
+            ),
+            None,
+        )
+        reason = getattr(error, "ename", type(error).__name__)
+        reason += f": {getattr(error, 'evalue', error)}"
+        raise SystemExit(
+            f"the run stopped in cell {failed}: {reason}\nits notebook: {output}"
+        ) from None
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+    save(book, output)
+    if not quick and run_is_complete(book) and notebook.parent == workdir:
         os.replace(output, notebook)
-    return Path(output)
+        return notebook
+    return output
 
 
 def main():
@@ -78,7 +156,6 @@ def main():
         "-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE")
     )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the epoch lines
     parameters = {}
     for name, value in args.p:
         try:
@@ -87,7 +164,9 @@ def main():
             parameters[name] = value  # a plain string
     if args.student:
         parameters["student"] = args.student
-    print(execute(parameters, args.quick))
+    path = execute(parameters, args.quick)
+    kept = "replaced the tracked notebook" if path == NOTEBOOK else "kept in build/"
+    print(f"{path} ({kept})", file=sys.stderr)
 
 
 if __name__ == "__main__":
