@@ -1,19 +1,23 @@
 """Shared fixtures: the notebook's definitions, a synthetic MNIST, quick notebook runs.
 
 The tests never copy the notebook's code: `nb` is a module made of the notebook's cells
-tagged `defs` and `parameters` (no data loading, no training).
+tagged `defs` and `parameters` (no data loading, no training). The whole notebook runs
+at most three times per suite: `tool_run`, `upload_run` and the device guard's run.
 """
 
+import copy
 import gzip
 import json
+import os
 import struct
 import subprocess
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import numpy as np
-import papermill
 import pytest
+from nbclient import NotebookClient
 
 from tools.notebook_defs import NOTEBOOK, notebook_module
 
@@ -74,14 +78,15 @@ def synthetic_root(tmp_path_factory):
     return write_synthetic_mnist(tmp_path_factory.mktemp("mnist"))
 
 
-EXPORT = {"export_pdfs": True}
-# The third quick run: a non-default value for every parameter (progress bars on).
+# The tool's run: a non-default value for every parameter, a name with a second
+# underscore (LaTeX's subscript), progress bars asked for (tools.run hides them).
 OTHER_SETTINGS = {
     "rnn": {"init": "default", "lr": 4e-3, "weight_decay": 0.05},
     "gru": {"init": "default", "gate_bias": None, "lr": 4e-3, "weight_decay": 0.02},
     "lstm": {"init": "identity", "gate_bias": 2.0, "lr": 4e-3, "weight_decay": 0.01},
 }
 OTHER = {
+    "student": "Nguyen_Thi_Minh",
     "seed": 1,
     "epochs": 2,
     "batch_size": 16,
@@ -90,46 +95,71 @@ OTHER = {
     "max_grad_norm": 5.0,
     "train_subset": 500,
     "test_subset": 150,
+    "download": False,
     "progress": True,
     "results_dir": "out/results",
     "figures_dir": "out/figures",
 }
 
 
-def run_notebook_quickly(workdir, data_root, **overrides):
-    """Execute the whole notebook through papermill with tiny parameters."""
-    workdir = Path(workdir)
-    parameters = {**QUICK, "data_root": str(data_root), **overrides}
-    results = workdir / parameters.get("results_dir", "results")
-    output = workdir / "executed.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOK),
-        str(output),
-        parameters=parameters,
-        cwd=str(workdir),
-        kernel_name="python3",
-        progress_bar=False,
+@pytest.fixture(scope="session")
+def tool_run(tmp_path_factory, synthetic_root):
+    """`python -m tools.run` with OTHER, on a copy of the notebook in its own folder:
+    (executed notebook, metrics, folder, the notebook it wrote)."""
+    from tools.run import execute
+
+    workdir = tmp_path_factory.mktemp("tool-run")
+    copy = workdir / NOTEBOOK.name
+    copy.write_bytes(NOTEBOOK.read_bytes())
+    kept = workdir / "out" / "results" / "metrics.json"  # a complete run's, in place
+    kept.parent.mkdir(parents=True)
+    kept.write_text(COMPLETE_METRICS)
+    output = execute({**OTHER, "data_root": str(synthetic_root)}, notebook=copy)
+    staged = next((workdir / "build").glob("run-*/metrics.json"))
+    return (
+        nbformat.read(output, as_version=4),
+        json.loads(staged.read_text()),
+        workdir,
+        (output),
     )
-    return nbformat.read(output, as_version=4), json.loads(
-        (results / "metrics.json").read_text()
-    )
+
+
+COMPLETE_METRICS = '{"run": {"complete": true}, "note": "a complete run"}\n'
+
+
+def is_check_cell(cell):
+    return cell.cell_type == "code" and "\ncheck(" in f"\n{cell.source}"
 
 
 @pytest.fixture(scope="session")
-def quick_runs(tmp_path_factory, synthetic_root):
-    """Quick runs in separate folders: seed 0 twice (the first also exports its
-    question PDFs from inside, as in Colab), then OTHER (every parameter changed).
-    Each is (executed notebook, metrics, folder)."""
-    runs = []
-    for name, overrides in [("first", EXPORT), ("second", {}), ("other", OTHER)]:
-        workdir = tmp_path_factory.mktemp(f"run-{name}")
-        if overrides is EXPORT:  # the hand-in cell exports the run's own saved file
-            overrides = {**EXPORT, "notebook_path": str(workdir / "executed.ipynb")}
-        executed, metrics = run_notebook_quickly(
-            workdir, synthetic_root, student="Doe_Jane", **overrides
-        )
-        runs.append((executed, metrics, workdir))
-    return runs
+def upload_run(tmp_path_factory):
+    """The notebook alone in a folder, as uploaded to Colab: its defaults, MNIST where
+    torchvision's download leaves it (data/MNIST/raw), no project files and no
+    MNIST_ROOT; run in one live kernel, then every check cell run a second time.
+    (executed notebook, metrics, folder, errors of the second runs)."""
+    workdir = tmp_path_factory.mktemp("upload")
+    (workdir / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
+    write_synthetic_mnist(workdir / "data", train=300, test=100)
+    book = nbformat.read(workdir / NOTEBOOK.name, as_version=4)
+    client = NotebookClient(
+        book,
+        timeout=900,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(workdir)}},
+    )
+    environment = {k: v for k, v in os.environ.items() if k != "MNIST_ROOT"}
+    again = []
+    with mock.patch.dict(os.environ, environment, clear=True), client.setup_kernel():
+        for index, cell in enumerate(book.cells):
+            client.execute_cell(cell, index)
+        executed = copy.deepcopy(book)
+        for index, cell in enumerate(book.cells):
+            if is_check_cell(cell):
+                rerun = nbformat.from_dict(copy.deepcopy(cell))
+                client.execute_cell(rerun, index)
+                again += [out for out in rerun.outputs if out.output_type == "error"]
+    metrics = json.loads((workdir / "results" / "metrics.json").read_text())
+    return executed, metrics, workdir, again
 
 
 def pdf_text(path, *pages):

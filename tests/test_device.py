@@ -12,7 +12,7 @@ import nbformat
 import pytest
 import torch
 import torch.nn as nn
-from conftest import NOTEBOOK, QUICK, write_synthetic_mnist
+from conftest import NOTEBOOK, write_synthetic_mnist
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_leaves
 
@@ -119,13 +119,28 @@ def test_the_guard_catches_what_cuda_refuses():
         assert (weights @ model.weight_hh_l0).shape == (8, 8)
 
 
-def test_the_whole_notebook_keeps_each_computation_on_one_device(tmp_path, monkeypatch):
+def without_timings(value):
+    if isinstance(value, dict):
+        return {
+            k: without_timings(v)
+            for k, v in value.items()
+            if k
+            not in {"seconds_per_epoch", "seconds_total", "seconds_per_pass", "device"}
+        }
+    return value
+
+
+def test_the_whole_notebook_keeps_each_computation_on_one_device(
+    tmp_path, monkeypatch, upload_run
+):
+    # the upload run's conditions (defaults, its data), every code cell in order,
+    # DEVICE the stand-in: then both runs measure the same
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    data_root = write_synthetic_mnist(tmp_path / "mnist", train=300, test=100)
+    write_synthetic_mnist(tmp_path / "data", train=300, test=100)
     monkeypatch.chdir(tmp_path)
-    parameters = {**QUICK, "data_root": str(data_root), "student": "Doe_Jane"}
+    monkeypatch.delenv("MNIST_ROOT", raising=False)
     namespace = {}
     cells = nbformat.read(NOTEBOOK, as_version=4).cells
     with DeviceGuard():
@@ -134,11 +149,13 @@ def test_the_whole_notebook_keeps_each_computation_on_one_device(tmp_path, monke
                 continue
             code = compile(cell.source, f"<notebook cell {index}>", "exec")
             exec(code, namespace)
-            if "parameters" in cell.metadata.get("tags", []):
-                namespace.update(parameters)
             if "DEVICE" in namespace:
                 namespace["DEVICE"] = STAND_IN
             plt.close("all")
-    metrics = namespace["run"].metrics
+    metrics = namespace["metrics"]
     assert metrics["run"]["device"] == str(STAND_IN)
-    assert set(metrics["memory"]) == {"rnn", "gru", "lstm"}, "ran to the end"
+    assert set(metrics["memory"]) == {"vanilla RNN", "GRU", "LSTM"}, "ran to the end"
+    reference = upload_run[1]
+    assert without_timings(metrics) == without_timings(reference), (
+        "the same seed measures the same, on the stand-in device too"
+    )

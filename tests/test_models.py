@@ -2,6 +2,7 @@
 definitions. Models and tensors go to the notebook's DEVICE, as in the notebook."""
 
 import copy
+import math
 import re
 
 import pytest
@@ -168,11 +169,11 @@ def fit(nb, model, epochs, loaders=None, loss_fn=None, **options):
         loss_fn or nn.CrossEntropyLoss(),
         epochs,
         loaders or tiny_loaders(nb),
-        **{"lr": 5e-3, "seed": 0, "progress": False, **options},
+        **{"lr": 5e-3, "shuffle_seed": 0, "show_progress": False, **options},
     )
 
 
-@pytest.mark.parametrize("name", ["myRNN", "myGatedRNN", "myLSTM", "FlatFNN"])
+@pytest.mark.parametrize("name", ["myRNN", "myGatedRNN", "myLSTM", "flat_fnn"])
 def test_train_lowers_the_loss_and_records_every_epoch(nb, name, capsys):
     torch.manual_seed(0)
     model = getattr(nb, name)()
@@ -189,7 +190,8 @@ def test_train_lowers_the_loss_and_records_every_epoch(nb, name, capsys):
     assert history["test_accuracy"][-1] > 0.9
     assert model.history is history
     printed = capsys.readouterr().out
-    assert len(re.findall(rf"^{name} +\d/4: loss", printed, flags=re.M)) == 4
+    label = type(model).__name__
+    assert len(re.findall(rf"^{label} +\d/4: loss", printed, flags=re.M)) == 4
     assert "seconds per epoch: median" in printed
 
 
@@ -233,7 +235,7 @@ def test_train_with_the_assignments_three_arguments_uses_item_1s_loaders(
 
 
 def test_train_prints_nothing_when_not_verbose(nb, capsys):
-    fit(nb, nb.FlatFNN(), 1, verbose=False)
+    fit(nb, nb.flat_fnn(), 1, verbose=False)
     assert capsys.readouterr().out == ""
 
 
@@ -251,7 +253,7 @@ def test_the_same_seed_gives_every_model_the_same_batches(nb):
         nb.make_loader(sequences, labels, 16, shuffle=True),
         nb.make_loader(sequences, labels % 3, 16, shuffle=False),
     )
-    for model in (nb.FlatFNN(), nb.myRNN()):
+    for model in (nb.flat_fnn(), nb.myRNN()):
         seen.append([])
         torch.manual_seed(123)  # what happened before train() does not matter
         fit(nb, model, 2, loaders, recording_loss, lr=1e-9)
@@ -311,7 +313,7 @@ def test_a_huge_learning_rate_stops_with_a_message_naming_it(nb):
     torch.manual_seed(0)
     model = nb.myRNN()
     with pytest.raises(nb.TrainingDiverged) as stopped:
-        fit(nb, model, 3, lr=1e6, max_grad_norm=1e9)
+        fit(nb, model, 3, lr=1e6, clip_norm=1e9)
     assert "peak learning rate 1e+06" in str(stopped.value)
     assert "lower rate" in str(stopped.value)
     assert len(model.history["train_loss"]) < 3, "stopped before the end"
@@ -435,20 +437,7 @@ def test_input_gradient_norms_see_the_rows_the_loss_depends_on(nb, sequences):
         LastRowOnly(), sequences, torch.zeros(BATCH, dtype=int)
     )
     assert len(norms) == 28 and norms[-1] > 0 and not any(norms[:-1])
-    assert nb.reach_ratio(norms) == float("inf")
-    assert nb.reach_ratio([2.0] * 27 + [5.0]) == 2.5
-
-
-def test_direct_path_kept_is_the_product_of_the_gate_over_steps(nb, monkeypatch):
-    gates = torch.full((4, 28, 3), 0.9)
-    gates[:, :, 1] = 1.0
-    monkeypatch.setattr(nb, "gate_values", lambda model, x: gates)
-    monkeypatch.setattr(nb, "input_gradient_norms", lambda model, x, y: [1.0] * 28)
-    model = nb.myGatedRNN()
-    memory = nb.measure_memory(model, model, None, None)
-    kept = memory["trained"]["direct_path_kept"]
-    assert kept == pytest.approx([0.9**27, 1.0, 0.9**27], abs=1e-6)
-    assert memory["initial"]["gate_quantiles"][1] == pytest.approx([0.9] * 28)
+    assert nb.early_reach([2.0] * 10 + [1.0] * 8 + [4.0] * 6 + [9.0] * 4) == 0.5
 
 
 def test_table_columns_are_shared_by_their_widest_cell(nb, monkeypatch):
@@ -463,44 +452,88 @@ def test_table_columns_are_shared_by_their_widest_cell(nb, monkeypatch):
     ]
 
 
-def test_a_claim_check_prints_one_line_with_its_values(nb, capsys):
+def test_seconds_per_epoch_are_a_median_and_a_stall_is_flagged(nb):
+    history = {"seconds_per_epoch": [8.0, 123.5, 154.0, 9.6, 9.9, 9.8, 6.5, 5.3]}
+    line = nb.timing_line(history)
+    assert "median 9.7, range 5.3–154.0" in line, "two stalls hardly move the median"
+    assert line.endswith("stalled: [2, 3]")
+
+
+def test_a_claim_check_prints_one_line_with_its_values(nb, monkeypatch, capsys):
+    monkeypatch.setattr(nb, "full_size", lambda: True)
     nb.check("the GRU is ahead", True, "99.1 vs 98.4")
     nb.check("the LSTM is ahead", False, "98.0 vs 98.4")
+    monkeypatch.setattr(nb, "full_size", lambda: False)
+    nb.check("the GRU is ahead", True, "a very long list of values " * 3)
     assert capsys.readouterr().out.splitlines() == [
         "✓ the GRU is ahead [99.1 vs 98.4]",
-        "✗ this run contradicts: the LSTM is ahead [98.0 vs 98.4]",
+        "✗ the LSTM is ahead [98.0 vs 98.4]",
+        "– not tested: the GRU is ahead",
+        "    [" + "a very long list of values " * 3 + "]",
     ]
 
 
-def test_epoch_times_are_medians_and_a_stall_is_flagged(nb):
-    history = {"seconds_per_epoch": [8.0, 123.5, 154.0, 9.6, 9.9, 9.8, 6.5, 5.3]}
-    median, low, high, stalls = nb.epoch_seconds(history)
-    assert median == pytest.approx(9.7) and (low, high) == (5.3, 154.0)
-    assert stalls == [2, 3], "two stalled epochs do not move the median much"
-    assert "stalled (> 3× median): epochs [2, 3]" in nb.timing_line(history)
+def test_ahead_needs_every_seed_beyond_the_margin(nb):
+    rnn = [(0.9843, 7), (0.9827, 8), (0.9843, 8)]
+    assert nb.ahead([(0.9909, 3), (0.9913, 4)], rnn)
+    assert not nb.ahead([(0.9909, 3), (0.9860, 4)], rnn), "within the margin"
+    assert not nb.ahead([(0.9990, 3)], rnn), "one seed is no band"
 
 
-def test_a_seed_band_needs_the_sweeps_protocol_and_setting(nb, monkeypatch):
-    full = {
-        "train_size": 60_000,
-        "test_size": 10_000,
-        "epochs": 10,
-        "batch_size": 64,
-        "hidden_units": 150,
-        "max_grad_norm": 1.0,
-    }
-    monkeypatch.setattr(nb, "SWEEP_PROTOCOL", {k: full[k] for k in list(full)[2:]})
+def test_seed_results_add_the_sweeps_other_seeds_only_on_its_protocol(nb, monkeypatch):
+    setting = {"init": "identity", "lr": 7e-4}
+    monkeypatch.setattr(nb, "settings", {"rnn": setting})
     monkeypatch.setattr(
-        nb, "SWEEP_TEST", [("rnn", "identity", None, 7e-4, 0, {1: 0.98, 2: 0.985})]
+        nb,
+        "SWEEP",
+        {
+            "protocol": {"batch_size": 64, "hidden_units": 150, "max_grad_norm": 1.0},
+            "test": {
+                "rnn": [
+                    {
+                        "setting": setting,
+                        "finals": {1: 0.98, 2: 0.985},
+                        "epochs_to_98": {1: 9, 2: None},
+                    }
+                ]
+            },
+        },
     )
-    monkeypatch.setattr(nb, "settings", {"rnn": {"init": "identity", "lr": 7e-4}})
-    monkeypatch.setattr(nb, "seed", 0)
     history = {"test_accuracy": [0.5, 0.983]}
-    monkeypatch.setattr(nb, "run", {"run": full}, raising=False)
-    assert nb.seed_band("rnn", history) == [0.98, 0.983, 0.985]
-    for change in [{"train_size": 2_000}, {"epochs": 2}, {"batch_size": 32}]:
-        monkeypatch.setattr(nb, "run", {"run": {**full, **change}})
-        assert nb.seed_band("rnn", history) is None, change
-    monkeypatch.setattr(nb, "run", {"run": full})
-    monkeypatch.setattr(nb, "settings", {"rnn": {"init": "identity", "lr": 1e-3}})
-    assert nb.seed_band("rnn", history) is None, "another setting has no band"
+    for name, value in [
+        ("seed", 0),
+        ("batch_size", 64),
+        ("hidden_units", 150),
+        ("max_grad_norm", 1.0),
+        ("full_size", lambda: True),
+    ]:
+        monkeypatch.setattr(nb, name, value, raising=False)
+    assert nb.seed_results("rnn", history) == [(0.983, 2), (0.98, 9), (0.985, math.inf)]
+    monkeypatch.setattr(nb, "seed", 1)
+    assert nb.seed_results("rnn", history) == [(0.983, 2), (0.985, math.inf)]
+    monkeypatch.setattr(nb, "batch_size", 32)
+    assert nb.seed_results("rnn", history) == [(0.983, 2)], "another protocol"
+    assert nb.seed_results(None, history) == [(0.983, 2)], "no unit, no seed runs"
+
+
+def test_train_works_with_any_module_and_its_three_arguments(nb, monkeypatch):
+    loaders = tiny_loaders(nb)
+    monkeypatch.setattr(nb, "train_loader", loaders[0], raising=False)
+    monkeypatch.setattr(nb, "test_loader", loaders[1], raising=False)
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(28 * 28, 3))  # no setting of its own
+    history = nb.train(plain, nn.CrossEntropyLoss(), 1)
+    assert len(history["test_accuracy"]) == 1 and plain.history is history
+
+
+def test_defaults_are_read_when_a_model_is_built(nb, monkeypatch):
+    monkeypatch.setattr(nb, "hidden_units", 12)
+    monkeypatch.setattr(
+        nb, "settings", {**nb.settings, "gru": {"init": "default", "lr": 1e-3}}
+    )
+    assert nb.myRNN().rnn.hidden_size == 12 and nb.myLSTM().rnn.hidden_size == 12
+    assert nb.myGatedRNN().setting == {"init": "default", "lr": 1e-3}
+
+
+def test_an_unknown_initialisation_is_refused(nb):
+    with pytest.raises(ValueError, match="init 'xavier'"):
+        nb.myRNN({"init": "xavier", "lr": 1e-3})

@@ -1,4 +1,5 @@
-"""The whole notebook, run top to bottom through the Jupyter kernel, tiny parameters."""
+"""The whole notebook, run top to bottom in a Jupyter kernel on tiny data: once through
+`tools.run` with every parameter changed, once alone in a folder with its defaults."""
 
 import math
 import os
@@ -7,39 +8,32 @@ import stat
 
 import numpy as np
 import pytest
-from conftest import OTHER, OTHER_SETTINGS, QUICK_SETTINGS, QUICK_TEST, QUICK_TRAIN
+from conftest import (
+    COMPLETE_METRICS,
+    NOTEBOOK,
+    OTHER,
+    OTHER_SETTINGS,
+    is_check_cell,
+)
 
-H = 150
-MODELS = {
-    "rnn": 28_510,
-    "rnn_scratch": 28_510,
-    "gru": 82_510,
-    "lstm": 109_510,
-    "fnn_mean_rows": 28 * H + H + 10 * H + 10,
-    "fnn_flat": 784 * H + H + 10 * H + 10,
-}
 FIGURES = [
-    "p1_figure_2_1",
     "p1_item06_classified_test_images",
     "p1_item13_rnn_training",
     "p1_item14_readout_by_step",
-    "p1_item15_scratch_vs_nn_rnn",
     "p2_item04_gru_training",
-    "p2_item05_test_accuracy_rnn_vs_gru",
     "p2_item05_memory_rnn_vs_gru",
     "p3_item04_lstm_training",
-    "p3_item05_test_accuracy_all",
     "p3_item05_memory_all",
-    "w1_xor_rnn_unrolled",
     "w2_item3_rho_powers",
 ]
+PER_EPOCH = {
+    "train_loss",
+    "train_accuracy",
+    "test_accuracy",
+    "seconds_per_epoch",
+    "clipped",
+}
 WIDGET = "application/vnd.jupyter.widget-view+json"
-PERCENT = re.compile(r"(\d+\.\d+)[ \u00a0]%")
-
-
-@pytest.fixture(scope="module")
-def first_run(quick_runs):
-    return quick_runs[0]
 
 
 def outputs(executed, *kinds):
@@ -52,180 +46,157 @@ def outputs(executed, *kinds):
     ]
 
 
-def test_every_code_cell_ran_without_error_or_progress_bar(first_run):
-    executed, _, _ = first_run
-    code_cells = [cell for cell in executed.cells if cell.cell_type == "code"]
-    assert all(cell.execution_count is not None for cell in code_cells)
-    assert not outputs(executed, "error")
-    assert not [out for out in outputs(executed) if out.get("name") == "stderr"]
-
-
-def test_metrics_describe_the_run(first_run):
-    _, metrics, _ = first_run
-    run = metrics["run"]
-    assert run["full"] is False and run["epochs"] == 1 and run["seed"] == 0
-    assert run["train_size"] == QUICK_TRAIN and run["test_size"] == QUICK_TEST
-    assert run["device"] in {"cpu", "cuda"} and run["student"] == "Doe_Jane"
-    assert run["settings"] == QUICK_SETTINGS, "the parameters are recorded"
-    assert 0 < run["seconds_total"] < 600
-
-
-@pytest.mark.parametrize("key, parameters", MODELS.items())
-def test_metrics_have_an_entry_per_trained_model(first_run, key, parameters):
-    _, metrics, _ = first_run
-    entry = metrics[key]
-    assert entry["parameters"] == parameters
-    per_epoch = entry["per_epoch"]
-    assert set(per_epoch) == {
-        "train_loss",
-        "train_accuracy",
-        "test_accuracy",
-        "seconds_per_epoch",
-        "clipped",
+def parameters_of(metrics, hidden):
+    return {
+        "rnn": 28 * hidden + hidden**2 + 2 * hidden + 10 * hidden + 10,
+        "gru": 3 * (28 * hidden + hidden**2 + 2 * hidden) + 10 * hidden + 10,
+        "lstm": 4 * (28 * hidden + hidden**2 + 2 * hidden) + 10 * hidden + 10,
+        "fnn_mean_rows": 28 * hidden + hidden + 10 * hidden + 10,
+        "fnn_flat": 784 * hidden + hidden + 10 * hidden + 10,
     }
-    assert all(len(values) == 1 for values in per_epoch.values())
-    assert entry["test_accuracy"] == per_epoch["test_accuracy"][-1]
-    assert 0.0 <= entry["test_accuracy"] <= 1.0 and 0 <= per_epoch["clipped"][0] <= 1
-    assert math.isfinite(per_epoch["train_loss"][0])
-    unit = key if key in QUICK_SETTINGS else "rnn"  # the FNNs train with the RNN's
-    assert entry["setting"] == QUICK_SETTINGS[unit]
 
 
-def test_models_learn_the_synthetic_digits_in_one_epoch(first_run):
-    _, metrics, _ = first_run
-    assert metrics["rnn"]["test_accuracy"] > 0.5
-    assert metrics["fnn_flat"]["test_accuracy"] > 0.5
+@pytest.mark.parametrize("which", ["tool_run", "upload_run"])
+def test_every_cell_ran_in_order_without_error_stderr_or_bar(request, which):
+    executed = request.getfixturevalue(which)[0]
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), "1, 2, 3, ... without gaps"
+    assert not outputs(executed, "error")
+    stderr = [out for out in outputs(executed) if out.get("name") == "stderr"]
+    if which == "tool_run":  # progress = True, but tools.run turns the bars off
+        assert not stderr and not [
+            o for o in outputs(executed) if WIDGET in o.get("data", {})
+        ]
 
 
-def test_measurements_are_recorded(first_run):
-    _, metrics, _ = first_run
+def test_every_parameter_is_honoured_and_shown(tool_run):
+    executed, metrics, workdir, _ = tool_run
+    run = metrics["run"]
+    assert run["complete"] is False and run["seed"] == 1 and run["epochs"] == 2
+    assert (run["train_size"], run["test_size"]) == (500, 150)
+    assert run["student"] == "Nguyen_Thi_Minh" and run["settings"] == OTHER_SETTINGS
+    assert run["batch_size"] == 16 and run["max_grad_norm"] == 5.0
+    for key, count in parameters_of(metrics, OTHER["hidden_units"]).items():
+        assert metrics[key]["parameters"] == count, key
+        assert set(metrics[key]["per_epoch"]) == PER_EPOCH
+        assert all(len(v) == 2 for v in metrics[key]["per_epoch"].values())
+    for unit in ("rnn", "gru", "lstm"):
+        assert metrics[unit]["setting"] == OTHER_SETTINGS[unit]
+    assert metrics["fnn_flat"]["setting"] is None, "a plain nn.Sequential"
+    source = "\n".join(
+        c.source for c in executed.cells if "parameters" in c.metadata.get("tags", [])
+    )
+    namespace = {}
+    exec(source, namespace)  # what the executed notebook shows is what ran
+    for name, value in OTHER.items():
+        assert namespace[name] == value, name
+
+
+def test_metrics_hold_every_measurement(tool_run):
+    _, metrics, _, _ = tool_run
     assert len(metrics["rnn_by_step"]["readout"]) == 28
     assert len(metrics["rnn_by_step"]["probe"]) == 28
     memory = metrics["memory"]
-    assert set(memory) == {"rnn", "gru", "lstm"}
-    for key, stages in memory.items():
+    assert set(memory) == {"vanilla RNN", "GRU", "LSTM"}
+    for label, stages in memory.items():
         assert set(stages) == {"initial", "trained"}
         for entry in stages.values():
             assert len(entry["reach"]) == 28
-            if key == "rnn":
-                assert set(entry) == {"reach"}
-            else:
-                assert np.array(entry["gate_quantiles"]).shape == (3, 28)
-                assert len(entry["direct_path_kept"]) == H
-    low, median, high = memory["gru"]["initial"]["gate_quantiles"]
-    assert np.mean(median) == pytest.approx(0.73, abs=0.03), "sigma(1) at the start"
+            assert set(entry) == (
+                {"reach"} if label == "vanilla RNN" else {"reach", "gate_quantiles"}
+            )
+    low, median, high = memory["GRU"]["initial"]["gate_quantiles"]
     assert all(a <= b <= c for a, b, c in zip(low, median, high, strict=True))
-    assert metrics["written_q1"] == {
-        "sequences_checked": 8190,
-        "last_step_mismatches": 0,
-        "prefix_mismatches": 0,
+    assert set(metrics["seconds_per_pass"]) == {
+        "nn.RNN",
+        "ElmanRNN",
+        "vanilla RNN",
+        "GRU",
     }
-    assert metrics["written_q2"]["rho"] == pytest.approx(0.250469, abs=1e-6)
+    assert 0 < metrics["run"]["seconds_total"] < 600
 
 
-def test_every_figure_is_written_as_png_and_nothing_is_left_behind(first_run):
-    _, _, workdir = first_run
-    written = sorted(path.stem for path in (workdir / "figures").iterdir())
-    assert written == sorted(FIGURES), "one file per figure, no temporary files left"
-    for name in FIGURES:
-        png = (workdir / "figures" / f"{name}.png").read_bytes()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not list((workdir / "build").iterdir()), "the staging folder is removed"
+def test_the_gate_bias_starts_the_update_gate_near_sigma_of_one(upload_run):
+    _, metrics, _, _ = upload_run
+    median = metrics["memory"]["GRU"]["initial"]["gate_quantiles"][1]
+    assert np.mean(median) == pytest.approx(1 / (1 + math.exp(-1)), abs=0.03)
+
+
+def test_figures_are_written_whole_with_the_usual_permissions(upload_run):
+    _, _, workdir, _ = upload_run
+    written = sorted(path.name for path in (workdir / "figures").iterdir())
+    assert written == sorted(f"{name}.png" for name in FIGURES), "no temporary files"
     umask = os.umask(0)
     os.umask(umask)
-    made = [*(workdir / "figures").iterdir(), workdir / "results" / "metrics.json"]
-    for path in made:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, "usual permissions"
+    for path in [
+        *(workdir / "figures").iterdir(),
+        workdir / "results" / "metrics.json",
+    ]:
+        assert path.read_bytes()[:1] in (b"\x89", b"{")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
-def test_two_runs_with_the_same_seed_measure_the_same(quick_runs):
-    (_, first, _), (_, second, _) = quick_runs[:2]
-
-    def without_timings(value):
-        if isinstance(value, dict):
-            return {
-                k: without_timings(v)
-                for k, v in value.items()
-                if k not in {"seconds_per_epoch", "seconds_total"}
-            }
-        return value
-
-    assert without_timings(first) == without_timings(second)
-
-
-def test_the_assignments_calls_train_with_its_three_arguments(first_run):
-    executed, _, _ = first_run
-    for section in ("P1", "P2", "P3"):
-        sources = [
-            cell.source
-            for cell in executed.cells
-            if section in cell.metadata.get("tags", []) and cell.cell_type == "code"
-        ]
-        assert any(
-            "history = train(model, nn.CrossEntropyLoss(), epochs)\n" in source
-            for source in sources
-        ), section
+def test_a_small_run_keeps_a_complete_runs_results_and_the_notebook(tool_run):
+    _, metrics, workdir, output = tool_run
+    kept = workdir / "out" / "results" / "metrics.json"
+    assert (
+        kept.read_text() == COMPLETE_METRICS
+        and not (workdir / "out" / "figures").exists()
+    )
+    staged = next((workdir / "build").glob("run-*/"))
+    assert sorted(p.name for p in staged.iterdir()) == sorted(
+        ["metrics.json", *(f"{name}.png" for name in FIGURES)]
+    )
+    assert output.parent == workdir / "build" and output.name.startswith("run-")
+    assert (workdir / NOTEBOOK.name).read_bytes() == NOTEBOOK.read_bytes(), (
+        "an incomplete run never replaces the notebook"
+    )
 
 
-def test_answers_are_written_by_hand_and_only_tables_are_rendered(first_run):
-    executed, _, _ = first_run
+def test_the_notebook_alone_shows_the_sweep_and_says_what_it_did_not_test(upload_run):
+    executed, metrics, _, _ = upload_run
+    tables = [
+        out["data"]["text/markdown"]
+        for out in outputs(executed, "display_data")
+        if "**chosen**" in out.get("data", {}).get("text/markdown", "")
+    ]
+    assert len(tables) == 3, "the validation tables travel with the notebook"
+    lines = [
+        line
+        for cell in executed.cells
+        if is_check_cell(cell)
+        for out in cell.outputs
+        for line in out.get("text", "").splitlines()
+    ]
+    claims = [line for line in lines if not line.startswith("    [")]
+    assert claims and all(line.startswith("– not tested: ") for line in claims)
+    assert metrics["run"]["complete"] is False
+
+
+def test_every_check_cell_runs_again_after_run_all(upload_run):
+    _, _, _, errors = upload_run
+    assert not errors, [f"{e.ename}: {e.evalue}" for e in errors]
+
+
+def test_the_assignments_calls_train_with_its_three_arguments(tool_run):
+    executed, _, _, _ = tool_run
+    sources = "\n".join(c.source for c in executed.cells if c.cell_type == "code")
+    assert sources.count("history = train(model, nn.CrossEntropyLoss(), epochs)\n") == 3
+    for build in ("myRNN()", "myGatedRNN()", "myLSTM()"):
+        assert f"model = {build}\n" in sources
+
+
+def test_answers_are_written_by_hand_and_only_tables_are_rendered(tool_run):
+    executed, _, _, _ = tool_run
     rendered = [
         out.data["text/markdown"]
         for out in outputs(executed, "display_data")
         if "text/markdown" in out.data
     ]
-    assert rendered, "tables are rendered from the run"
-    assert all(text.startswith(("|", "**Student:**")) for text in rendered), (
-        "no paragraph is generated by code"
-    )
+    assert rendered and all(text.startswith("|") for text in rendered)
     typed = [
-        cell.source
-        for cell in executed.cells
-        if cell.cell_type == "markdown" and PERCENT.search(cell.source)
+        c.source
+        for c in executed.cells
+        if c.cell_type == "markdown" and re.search(r"\d+\.\d+ ?%", c.source)
     ]
     assert not typed, "run-dependent numbers stay in the outputs"
-
-
-def test_every_claim_is_checked_right_below_its_answer(first_run):
-    executed, _, _ = first_run
-    cells = executed.cells
-    answers = [
-        index
-        for index, cell in enumerate(cells)
-        if cell.cell_type == "markdown"
-        and cell.source.startswith(("**Answer", "**Observation", "**Comparison"))
-    ]
-    assert len(answers) == 4  # item 14, item 15*, Question 2 item 5, Question 3 item 5
-    for index in answers:
-        below = cells[index + 1]
-        assert "remove-input" in below.metadata.get("tags", [])
-        lines = "".join(out.get("text", "") for out in below.outputs).splitlines()
-        assert len(lines) >= 3
-        assert all(
-            line.startswith(("✓ ", "✗ this run contradicts: ")) for line in lines
-        )
-        assert all(line.endswith("]") for line in lines), "each states its values"
-
-
-def test_every_parameter_is_honoured(quick_runs):
-    executed, metrics, workdir = quick_runs[2]
-    hidden = OTHER["hidden_units"]
-    assert metrics["run"]["seed"] == 1 and metrics["run"]["epochs"] == 2
-    assert metrics["run"]["train_size"] == 500 and metrics["run"]["test_size"] == 150
-    assert (
-        metrics["rnn"]["parameters"]
-        == 28 * hidden + hidden**2 + 2 * hidden + 10 * hidden + 10
-    )
-    for unit in ("rnn", "gru", "lstm"):
-        assert metrics[unit]["setting"] == OTHER_SETTINGS[unit]
-        assert len(metrics[unit]["per_epoch"]["test_accuracy"]) == 2
-    assert (workdir / "out" / "figures" / "p1_figure_2_1.png").is_file()
-    assert (workdir / "out" / "results" / "metrics.json").is_file()
-    bars = [
-        out
-        for out in outputs(executed)
-        if (out.get("name") == "stderr" and "\r" in out["text"])
-        or WIDGET in out.get("data", {})
-    ]
-    assert bars, "progress=True shows progress bars"
-    assert not outputs(executed, "error")

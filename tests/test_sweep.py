@@ -1,7 +1,6 @@
 """The validation sweep: it trains through the notebook's own train(), and the
 notebook's parameters are its winners."""
 
-import ast
 import json
 
 import nbformat
@@ -20,19 +19,15 @@ def tiny_sweep(nb, tmp_path, monkeypatch):
     monkeypatch.setattr(sweep, "COMMIT", "abc123")
     torch.manual_seed(0)
     labels = torch.arange(64) % 10
-    sequences = torch.randn(64, 28, 28)
+    images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8)
+    monkeypatch.setattr(nb, "batch_size", 16)
     monkeypatch.setattr(
-        sweep,
-        "data",
-        (
-            nb.make_loader(sequences, labels, 16, shuffle=True),
-            nb.make_loader(sequences[:16], labels[:16], 16, shuffle=False),
-        ),
+        sweep, "data", nb.validation_split(images, labels, size=16, split_seed=3)
     )
     return tmp_path / "sweep"
 
 
-def test_a_run_trains_through_the_notebooks_train_and_is_recorded(
+def test_a_run_trains_through_the_notebooks_sweep_run_and_is_recorded(
     tiny_sweep, nb, monkeypatch
 ):
     calls = []
@@ -40,15 +35,15 @@ def test_a_run_trains_through_the_notebooks_train_and_is_recorded(
         nb,
         "train",
         lambda model, loss_fn, epochs, loaders, **kw: (
-            calls.append((model, kw))
+            calls.append((model, epochs, kw))
             or {"test_accuracy": [0.5, 0.625], "train_loss": [2.0, 1.5]}
         ),
     )
     setting = {"init": "orthogonal", "gate_bias": 1.0, "lr": 2e-3}
     sweep.train_one(("validate", "gru", setting, 2))
-    model, options = calls[0]
+    model, epochs, options = calls[0]
     assert isinstance(model, nb.myGatedRNN) and model.setting == setting
-    assert options["seed"] == 2, "train() takes lr and decay from model.setting"
+    assert options["shuffle_seed"] == 2 and epochs == 2, "sweep_run's own call"
     record = json.loads(next(tiny_sweep.glob("validate/gru_*seed-2.json")).read_text())
     assert (
         record["validation_accuracy"] == [0.5, 0.625] and record["setting"] == setting
@@ -127,28 +122,29 @@ def test_the_notebooks_copy_of_the_sweep_is_results_sweep_json(nb):
         if "sweep-data" in cell.metadata.get("tags", [])
     )
     assert cell.source == sweep.notebook_cell(summary), "run `make sweep`"
-    validation = {}
+    finals = {}
     for entry in summary["validation"]:
         key = (entry["model"], json.dumps(entry["setting"], sort_keys=True))
-        validation.setdefault(key, {})[entry["seed"]] = entry["validation_accuracy"][-1]
-    rows = {
-        (row[0], json.dumps(nb.as_setting(*row[:5]), sort_keys=True)): row[5]
-        for row in nb.SWEEP_VALIDATION
+        finals.setdefault(key, {})[entry["seed"]] = entry["validation_accuracy"][-1]
+    shown = {
+        (unit, json.dumps(run["setting"], sort_keys=True)): run["finals"]
+        for unit, runs in nb.SWEEP["validation"].items()
+        for run in runs
     }
-    assert rows == {
-        key: [seeds[s] for s in sorted(seeds)] for key, seeds in validation.items()
-    }
-    for row in nb.SWEEP_TEST:
-        for seed, accuracy in row[5].items():
-            assert any(
-                entry["test_accuracy"][-1] == accuracy
-                and entry["seed"] == seed
-                and entry["setting"] == nb.as_setting(*row[:5])
-                for entry in summary["test"]
+    assert shown == {key: [s[k] for k in sorted(s)] for key, s in finals.items()}
+    for entry in summary["test"]:
+        if entry["setting"] == summary["chosen"][entry["model"]]:
+            run = next(
+                r
+                for r in nb.SWEEP["test"][entry["model"]]
+                if r["setting"] == entry["setting"]
             )
-    assert ast.literal_eval(repr(nb.SWEEP_PROTOCOL)) == {
+            curve = entry["test_accuracy"]
+            assert run["finals"][entry["seed"]] == curve[-1]
+            assert run["epochs_to_98"][entry["seed"]] == nb.epochs_to_98(curve)
+    assert nb.SWEEP["protocol"] == {
         key: summary["protocol"][key]
-        for key in ("epochs", "batch_size", "hidden_units", "max_grad_norm")
+        for key in ("batch_size", "hidden_units", "max_grad_norm")
     }
 
 
@@ -158,7 +154,7 @@ def test_the_notebook_cell_is_written_in_place(nb, tmp_path, monkeypatch):
     copy = tmp_path / "notebook.ipynb"
     book = nbformat.read(ROOT / "Lastname_Firstname_Assgn4.ipynb", 4)
     cell = next(c for c in book.cells if "sweep-data" in c.metadata.get("tags", []))
-    cell.source = "SWEEP_VALIDATION = []"
+    cell.source = "SWEEP = {}"
     nbformat.write(book, copy)
     sweep.write_notebook_cell(summary, copy)
     written = nbformat.read(copy, 4)
