@@ -41,38 +41,35 @@ def source_of(name, value):
     return f"{name} = " + text.replace("\n", "\n" + " " * (len(name) + 3))
 
 
+def assignments(cell):
+    """{name: its assignment node} of a cell's top-level `name = value` lines."""
+    return {
+        node.targets[0].id: node
+        for node in ast.parse(cell.source).body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+
+
 def set_parameters(book, parameters):
     """Rewrite each parameter's assignment in the cells tagged `parameters` (found by
     the syntax tree, so a multi-line value is replaced whole), keeping its comment."""
     cells = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
-    known = []
-    for cell in cells:
-        known += [
-            node.targets[0].id
-            for node in ast.parse(cell.source).body
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-        ]
     if "student" in parameters and not (
         isinstance(parameters["student"], str) and parameters["student"].strip()
     ):
         raise SystemExit(f"student must be a name, not {parameters['student']!r}")
     for name, value in parameters.items():
-        if name not in known:
+        cell = next((c for c in cells if name in assignments(c)), None)
+        if cell is None:
+            known = [n for c in cells for n in assignments(c)]
             raise SystemExit(
                 f"-p {name}: the notebook has no such parameter; it has {known}"
             )
-        for cell in cells:
-            for node in ast.parse(cell.source).body:
-                if (
-                    isinstance(node, ast.Assign)
-                    and getattr(node.targets[0], "id", None) == name
-                ):
-                    lines = cell.source.split("\n")
-                    comment = lines[node.end_lineno - 1][node.end_col_offset :]
-                    lines[node.lineno - 1 : node.end_lineno] = [
-                        source_of(name, value) + comment
-                    ]
-                    cell.source = "\n".join(lines)
+        node = assignments(cell)[name]
+        lines = cell.source.split("\n")
+        comment = lines[node.end_lineno - 1][node.end_col_offset :]
+        lines[node.lineno - 1 : node.end_lineno] = [source_of(name, value) + comment]
+        cell.source = "\n".join(lines)
     return book
 
 
