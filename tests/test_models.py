@@ -446,10 +446,13 @@ def test_table_columns_are_shared_by_their_widest_cell(nb, monkeypatch):
     nb.show_table(["unit", "all seeds"], [["GRU", "99.09, 99.13, 99.23"], ["RNN", 1]])
     assert shown[0].splitlines() == [
         "| unit | all seeds |",
-        "|----|-------------------|",
+        "|----|-----------|",  # half the widest cell + 2: the ratio, in fewer columns
         "| GRU | 99.09, 99.13, 99.23 |",
         "| RNN | 1 |",
     ]
+    wide = [f"column {k}" for k in range(7)]
+    nb.show_table(wide, [["x" * 8] * 7])
+    assert max(map(len, shown[1].splitlines())) <= 78
 
 
 def test_seconds_per_epoch_are_a_median_and_a_stall_is_flagged(nb):

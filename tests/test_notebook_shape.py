@@ -41,7 +41,9 @@ def printed_lines(book):
         for cell in book.cells
         if cell.cell_type == "code"
         for out in cell.outputs
-        for line in out.get("text", "").splitlines()
+        for line in out.get(
+            "text", out.get("data", {}).get("text/markdown", "")
+        ).splitlines()
     ]
 
 

@@ -222,6 +222,7 @@ SIDE_MARGIN = {"P1": 1.6, "P2": 1.6, "P3": 1.6, "W1": 2.2, "W2": 2.2}
 def test_committed_pdfs_keep_code_and_text_inside_the_page(upload):
     pdf = ROOT / "submission" / f"{upload}.pdf"
     assert pdf_text(pdf).count("↪") <= 3, "code lines wrap"
+    assert "\ufffd" not in pdf_text(pdf), "a character the PDF's font does not have"
     layout = subprocess.run(
         ["pdftotext", "-bbox", str(pdf), "-"],
         capture_output=True,
