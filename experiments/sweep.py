@@ -15,9 +15,8 @@ Time on a 2-core CPU (2 workers): about 95 min for `validate`, 15 min for `test`
 
 Every run is one call of the notebook's own `sweep_run` (its models and `train()`; the
 split is its `validation_split`), and writes results/sweep/<phase>/<run>.json when it
-finishes, with the commit it trained at (the runs committed so far predate that field
-and an earlier `train()` whose batch order came from its own generator); finished runs
-are skipped, so the sweep can be stopped and resumed in chunks. Each phase
+finishes, with what produced it (commit, torch version, threads, device); finished
+runs are skipped, so the sweep can be stopped and resumed in chunks. Each phase
 ends by writing results/sweep.json (also `summary`) and copying its final accuracies
 into the notebook's `sweep-data` cell, so that the notebook alone shows them.
 """
@@ -122,6 +121,7 @@ def train_one(task):
         "train_loss": history["train_loss"],
         "seconds": round(time.perf_counter() - started, 1),
         "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
         "device": str(nb.DEVICE),
         "commit": COMMIT,
     }

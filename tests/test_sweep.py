@@ -49,6 +49,7 @@ def test_a_run_trains_through_the_notebooks_sweep_run_and_is_recorded(
         record["validation_accuracy"] == [0.5, 0.625] and record["setting"] == setting
     )
     assert record["commit"] == "abc123" and record["threads"] >= 1
+    assert record["torch"] == torch.__version__
     assert record["device"] in {"cpu", "cuda"}
 
 
