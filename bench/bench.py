@@ -125,7 +125,7 @@ def main():
         "lr": 1e-3,
         "weight_decay": 0,
         "shuffle_seed": 0,
-        "show_progress": False,
+        "progress": False,
         "verbose": False,
     }
 
@@ -138,9 +138,9 @@ def main():
     )
     rows = []
     for name, build in models.items():
-        nb.train(build(), nn.CrossEntropyLoss(), 1, warm_up, **settings)
+        nb.train(build(), nn.CrossEntropyLoss(), 1, loaders=warm_up, **settings)
         torch.manual_seed(0)
-        history = nb.train(build(), nn.CrossEntropyLoss(), 1, data, **settings)
+        history = nb.train(build(), nn.CrossEntropyLoss(), 1, loaders=data, **settings)
         ours = history["seconds_per_epoch"][0]
         torch.manual_seed(0)
         plain = plain_epoch(build(), mnist_root, args.batch_size, len(images))

@@ -33,6 +33,7 @@ import nbformat
 import torch
 
 from tools.notebook_defs import NOTEBOOK, notebook_module
+from tools.source import formatted, write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = ROOT / "results" / "sweep"
@@ -109,9 +110,8 @@ def start_worker(phase, data_root, revision):
 
 def train_one(task):
     phase, model, setting, seed = task
-    nb.epochs = EPOCHS
     started = time.perf_counter()
-    history = nb.sweep_run(model, setting, seed, *data)
+    history = nb.sweep_run(model, setting, seed, *data, epochs=EPOCHS)
     key = "validation_accuracy" if phase == "validate" else "test_accuracy"
     record = {
         "model": model,
@@ -128,14 +128,6 @@ def train_one(task):
     target = run_path(phase, model, setting, seed)
     write_atomically(target, json.dumps(record))
     return f"{target.name}: {history['test_accuracy'][-1]:.4f} in {record['seconds']} s"
-
-
-def write_atomically(path, text):
-    """Only a complete file replaces `path` (a stopped sweep leaves no half run)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 def records(phase):
@@ -197,74 +189,66 @@ VALIDATION_NOTE = "final validation accuracy, seeds 0, 1, 2 (55 000 / 5 000)"
 TEST_NOTE = "the seed runs: each winner on all 60 000 images, seeds 1, 2"
 
 
-def literal(value):
-    """JSON-like Python source of the sweep's data (double quotes, as stored)."""
-    return repr(value).replace("'", '"')
-
-
-def setting_lines(setting, rest):
-    """One candidate as `{"setting": {...}, <rest>},` in two or three lines."""
-    head = f'            {{"setting": {literal(setting)},'
-    if len(head) > 88:  # break the setting before its weight decay
-        inner = literal(setting).rsplit(", ", 1)
-        head = [f'            {{"setting": {inner[0]},', f"{' ' * 25}{inner[1]},"]
-    return [*([head] if isinstance(head, str) else head), f"             {rest}}},"]
-
-
 def notebook_cell(summary):
-    """The source of the notebook's `sweep-data` cell: SWEEP, one dict keyed by name."""
+    """The source of the notebook's `sweep-data` cell: SWEEP, one dict keyed by name,
+    as `ruff format` lays it out."""
     protocol = {key: summary["protocol"][key] for key in PROTOCOL_KEYS}
-    finals, curves = {}, {}
+    finals = {}
     for record in summary["validation"]:
         key = (record["model"], json.dumps(record["setting"], sort_keys=True))
         finals.setdefault(key, {})[record["seed"]] = record["validation_accuracy"][-1]
-    for record in summary["test"]:  # the seed runs of the chosen settings
-        if record["setting"] != summary["chosen"].get(record["model"]):
-            continue
-        key = (record["model"], json.dumps(record["setting"], sort_keys=True))
-        curves.setdefault(key, (record["setting"], {}))[1][record["seed"]] = record[
-            "test_accuracy"
+    validation = {
+        model: [
+            {
+                "setting": setting,
+                "finals": [
+                    value
+                    for _, value in sorted(
+                        finals[(model, json.dumps(setting, sort_keys=True))].items()
+                    )
+                ],
+            }
+            for setting in candidates
         ]
+        for model, candidates in summary["candidates"].items()
+    }
+    test = {model: [] for model in summary["candidates"]}
+    for model, setting in summary["chosen"].items():  # the seed runs of the winners
+        curves = {
+            record["seed"]: record["test_accuracy"]
+            for record in summary["test"]
+            if record["model"] == model and record["setting"] == setting
+        }
+        reached = {
+            seed: next((e for e, a in enumerate(curve, 1) if a >= 0.98), None)
+            for seed, curve in sorted(curves.items())
+        }
+        finals_by_seed = {seed: curve[-1] for seed, curve in sorted(curves.items())}
+        test[model].append(
+            {"setting": setting, "finals": finals_by_seed, "epochs_to_98": reached}
+        )
     lines = [
         CELL_TITLE,
         "SWEEP = {",
-        f'    "protocol": {literal(protocol)},',
+        f'    "protocol": {protocol!r},',
         f'    "validation": {{  # {VALIDATION_NOTE}',
+        *(f"        {model!r}: {runs!r}," for model, runs in validation.items()),
+        "    },",
+        f'    "test": {{  # {TEST_NOTE}',
+        *(f"        {model!r}: {runs!r}," for model, runs in test.items()),
+        "    },",
+        "}",
     ]
-    for model, candidates in summary["candidates"].items():
-        lines.append(f'        "{model}": [')
-        for setting in candidates:
-            seeds = finals[(model, json.dumps(setting, sort_keys=True))]
-            lines += setting_lines(
-                setting, f'"finals": {literal([seeds[s] for s in sorted(seeds)])}'
-            )
-        lines.append("        ],")
-    lines += ["    },", f'    "test": {{  # {TEST_NOTE}']
-    for model in summary["candidates"]:
-        lines.append(f'        "{model}": [')
-        for (unit, _), (setting, seeds) in sorted(curves.items()):
-            if unit == model:
-                final = {s: seeds[s][-1] for s in sorted(seeds)}
-                reached = {
-                    s: next((e for e, a in enumerate(seeds[s], 1) if a >= 0.98), None)
-                    for s in sorted(seeds)
-                }
-                lines += setting_lines(
-                    setting,
-                    f'"finals": {literal(final)}, "epochs_to_98": {literal(reached)}',
-                )
-        lines.append("        ],")
-    return "\n".join([*lines, "    },", "}"])
+    return formatted("\n".join(lines))
 
 
 def write_notebook_cell(summary, notebook=NOTEBOOK):
     book = nbformat.read(notebook, as_version=4)
     cell = next(c for c in book.cells if "sweep-data" in c.metadata.get("tags", []))
-    if cell.source != notebook_cell(summary):
-        cell.source = notebook_cell(summary)
-        temporary = Path(notebook).with_suffix(".tmp")
-        nbformat.write(book, temporary)
-        os.replace(temporary, notebook)
+    source = notebook_cell(summary)
+    if cell.source != source:
+        cell.source = source
+        write_atomically(notebook, nbformat.writes(book) + "\n")
         print(f"updated the sweep-data cell of {Path(notebook).name}")
 
 

@@ -166,7 +166,9 @@ def test_a_damaged_archive_in_the_users_folder_is_named(nb, tmp_path, mirror):
     with pytest.raises(nb.MnistDataError) as error:
         nb.mnist_folder(user, download=True, cache=tmp_path / "cache")
     message = str(error.value)
-    assert "t10k-labels-idx1-ubyte.gz in " in message and "is damaged" in message
+    assert f"in {user / 'MNIST' / 'raw'}/: t10k-labels-idx1-ubyte.gz is damaged" in (
+        message
+    )
     assert "train-images" not in message, "only the damaged file is named"
     assert not (tmp_path / "cache").exists(), "nothing written"
 
@@ -208,3 +210,38 @@ def test_gzip_files_are_what_torchvision_reads(tmp_path):
     name = "train-labels-idx1-ubyte"
     packed = (root / "MNIST" / "raw" / f"{name}.gz").read_bytes()
     assert gzip.decompress(packed) == (plain / "MNIST" / "raw" / name).read_bytes()
+
+
+def test_a_truncated_archive_in_data_with_download_off_is_named_damaged(
+    nb, tmp_path, mirror
+):
+    root = tmp_path / "data"
+    (root / "MNIST" / "raw").mkdir(parents=True)
+    for name in FOUR_FILES:
+        whole = (mirror / name).read_bytes()
+        if name.startswith("train-images"):
+            whole = whole[:100]  # a download cut short
+        (root / "MNIST" / "raw" / name).write_bytes(whole)
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(root, download=False, cache=root)
+    message = str(error.value)
+    assert "train-images-idx3-ubyte.gz is damaged" in message
+    assert "missing" not in message and "download is off" in message
+    assert "t10k" not in message, "only the damaged file is named"
+
+
+def test_a_damaged_extracted_file_without_its_archive_is_named_offline(
+    nb, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
+    root = write_synthetic_mnist(tmp_path / "data")  # extracted files, no archives
+    victim = root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    victim.write_bytes(victim.read_bytes()[:5000])
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(root, download=True, cache=root)
+    message = str(error.value)
+    assert "t10k-images-idx3-ubyte is damaged, with no archive beside it" in message
+    assert (
+        "could not be downloaded" in message
+        and "train-images-idx3-ubyte is" not in (message)
+    )

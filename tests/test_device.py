@@ -212,8 +212,8 @@ def test_the_whole_notebook_keeps_each_computation_on_one_device(
 CONTROLS = {
     "RNN backward in eval mode": (
         "def input_gradient_norms",
-        "model.to(DEVICE).train()",
-        "model.to(DEVICE).eval()",
+        "model.to(device).train()",
+        "model.to(device).eval()",
         "eval mode",
     ),
     "np.asarray of a device tensor": (
@@ -242,8 +242,8 @@ CONTROLS = {
     ),
     "a CPU tensor indexed by a device index": (
         "def validation_split",
-        "manual_seed(split_seed))",
-        "manual_seed(split_seed)).to(DEVICE)",
+        "order = torch.randperm(len(images), generator=generator)",
+        "order = torch.randperm(len(images), generator=generator).to(DEVICE)",
         "indexed by a device",
     ),
 }
@@ -266,8 +266,8 @@ def scenario(nb, control):
             nb.myRNN(),
             nn.CrossEntropyLoss(),
             1,
-            (loader, loader),
-            show_progress=False,
+            loaders=(loader, loader),
+            progress=False,
             verbose=False,
         )
     images = torch.randint(0, 256, (20, 28, 28), dtype=torch.uint8)
@@ -282,9 +282,10 @@ def definitions(tmp_path, control, injected):
     cell.source = cell.source.replace(old, new) if injected else cell.source
     path = tmp_path / "control.ipynb"
     nbformat.write(book, path)
-    module = notebook_module(path, name=f"control_{injected}")
-    module.DEVICE = STAND_IN
-    return module
+    # DEVICE is the stand-in before any definition takes it as its default
+    return notebook_module(
+        path, name=f"control_{injected}", overrides={"DEVICE": STAND_IN}
+    )
 
 
 @pytest.mark.parametrize("control", CONTROLS)

@@ -21,7 +21,8 @@ def execute(client, code, timeout=120):
 
 def test_stop_keeps_the_finished_epochs_and_aborts_the_queued_cells():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    definitions = "\n\n".join(
+    # the definitions without item 1's data cells (as tools.notebook_defs runs them)
+    definitions = "train_loader = test_loader = None\n\n" + "\n\n".join(
         cell.source
         for cell in notebook.cells
         if cell.cell_type == "code"
@@ -44,8 +45,8 @@ def test_stop_keeps_the_finished_epochs_and_aborts_the_queued_cells():
             == "ok"
         )
         training = client.execute(
-            "train(model, nn.CrossEntropyLoss(), 100_000, loaders, "
-            "show_progress=False, name='long')"
+            "train(model, nn.CrossEntropyLoss(), 100_000, loaders=loaders, "
+            "progress=False, name='long')"
         )
         queued = client.execute("after_the_stop = True")
         while True:  # wait for a finished epoch, then press Stop

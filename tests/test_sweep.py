@@ -20,7 +20,6 @@ def tiny_sweep(nb, tmp_path, monkeypatch):
     torch.manual_seed(0)
     labels = torch.arange(64) % 10
     images = torch.randint(0, 256, (64, 28, 28), dtype=torch.uint8)
-    monkeypatch.setattr(nb, "batch_size", 16)
     monkeypatch.setattr(
         sweep, "data", nb.validation_split(images, labels, size=16, split_seed=3)
     )
@@ -34,7 +33,7 @@ def test_a_run_trains_through_the_notebooks_sweep_run_and_is_recorded(
     monkeypatch.setattr(
         nb,
         "train",
-        lambda model, loss_fn, epochs, loaders, **kw: (
+        lambda model, loss_fn, epochs, **kw: (
             calls.append((model, epochs, kw))
             or {"test_accuracy": [0.5, 0.625], "train_loss": [2.0, 1.5]}
         ),
@@ -98,7 +97,9 @@ def test_the_winner_is_the_best_mean_over_complete_seeds(tiny_sweep, monkeypatch
 def test_the_notebook_uses_the_committed_sweeps_winners(nb):
     summary = json.loads((ROOT / "results" / "sweep.json").read_text())
     assert nb.settings == summary["chosen"]
-    assert all(nb.winner(unit) == setting for unit, setting in nb.settings.items())
+    assert all(
+        nb.winner(nb.SWEEP, unit) == setting for unit, setting in nb.settings.items()
+    )
     for model, candidates in summary["candidates"].items():
         for setting in candidates:
             seeds = sorted(

@@ -6,8 +6,8 @@
 `submission` writes W1.pdf, W2.pdf (the written answers), P1.pdf, P2.pdf, P3.pdf (each
 programming question's section of the executed notebook: the cells under its heading)
 and <Name>_Assgn4.ipynb, plus manifest.json (what it built, from which notebook). It
-refuses a notebook whose run was not complete (its record cell prints `complete run:
-True`), unless `--allow-incomplete`. The student's name is the notebook's `student`
+refuses a notebook whose run was not complete (the metrics.json its record cell names
+says so), unless `--allow-incomplete`. The student's name is the notebook's `student`
 parameter of the run, as typed in the PDFs (LaTeX-escaped) and made safe in file names;
 `--student` only confirms it (another name is refused with the command that sets it).
 An output folder is replaced only if this tool made it: a folder that is not empty and
@@ -16,11 +16,11 @@ The PDFs carry the date they were built; a rebuild gives the same pages and text
 
 The programming PDFs come from the notebook's own export code (its "Handing in"
 section), the same a student runs in Colab. `written` needs only pandoc and the
-standard library; nbformat and the notebook's code are imported only by `submission`.
+standard library; nbformat and the notebook's export cells (not its training code) are
+imported only by `submission`.
 """
 
 import argparse
-import ast
 import hashlib
 import json
 import os
@@ -74,21 +74,9 @@ def notebook_digest(notebook):
     return hashlib.sha256(json.dumps(cells, sort_keys=True).encode()).hexdigest()
 
 
-def notebook_student(notebook):
-    """The `student` parameter of the run: papermill's injected cell wins."""
-    student = None
-    for cell in notebook.cells:
-        tags = cell.metadata.get("tags", [])
-        if cell.cell_type == "code" and {"parameters", "injected-parameters"} & set(
-            tags
-        ):
-            for node in ast.parse(cell.source).body:
-                if (
-                    isinstance(node, ast.Assign)
-                    and len(node.targets) == 1
-                    and getattr(node.targets[0], "id", None) == "student"
-                ):
-                    student = ast.literal_eval(node.value)
+def notebook_student(export, notebook):
+    """The `student` parameter of the run."""
+    student = export.parameter_values(notebook).get("student")
     if not isinstance(student, str) or not student.strip():
         raise SystemExit(f"the notebook's `student` must be a name, not {student!r}")
     return student
@@ -114,11 +102,6 @@ def made_here(folder):
     }
 
 
-def author_name(student):
-    """As the notebook's export prints it: "Last_First" as "Last, First"."""
-    return student.replace("_", ", ", 1)
-
-
 def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete=False):
     import nbformat
 
@@ -131,13 +114,15 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
             "Give --out an empty or new folder."
         )
     notebook = nbformat.read(notebook_path, as_version=4)
-    if not (allow_incomplete or run_is_complete(notebook)):
+    if not (allow_incomplete or run_is_complete(notebook, Path(notebook_path).parent)):
         raise SystemExit(
-            f"{notebook_path} is not a complete run (its last record does not say "
-            "`complete run: True`): run `make run` first, or pass --allow-incomplete "
-            "for a trial upload."
+            f"{notebook_path} is not a complete run (the metrics.json its record "
+            "names is missing or says complete: false): run `make run` first, or "
+            "pass --allow-incomplete for a trial upload."
         )
-    name = notebook_student(notebook)
+    # the notebook's own export code (its "Handing in" section), and nothing else
+    export = notebook_module(notebook, name="assignment4_export", tags=("export",))
+    name = notebook_student(export, notebook)
     if student is not None and student != name:
         raise SystemExit(
             f"the notebook was run for student {name!r}, not {student!r}: run "
@@ -145,12 +130,10 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
-    # the notebook's own export: the same code as its "Handing in" cell
-    nb = notebook_module(notebook_path, name="assignment4_export")
     try:
         for upload, written in WRITTEN.items():
-            written_pdf(written, staging / f"{upload}.pdf", author_name(name))
-        nb.export_question_pdfs(notebook_path, staging, name)
+            written_pdf(written, staging / f"{upload}.pdf", export.author_name(name))
+        export.export_question_pdfs(notebook, staging, name)
         nbformat.write(notebook, staging / f"{file_stem(name)}_Assgn4.ipynb")
         manifest = {
             "made_by": MADE_BY,

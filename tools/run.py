@@ -7,15 +7,14 @@ name that is not assigned there is refused), so the executed notebook shows exac
 what it ran with. The notebook runs in one Jupyter kernel (nbclient) in the project
 folder, epoch lines printed as they come, progress bars off (TQDM_DISABLE), and is
 saved as build/<run|quick>-<time>-<pid>.ipynb, a name no other run shares. It replaces
-Lastname_Firstname_Assgn4.ipynb only when the run is complete (its record cell prints
-`complete run: True`: all images, 10 epochs) and not `--quick`; any other run stays in
-build/. `--quick` is 1 epoch on 2 000 / 1 000 images.
+Lastname_Firstname_Assgn4.ipynb only when the run is complete (the metrics.json its
+record cell wrote says so: all images, 10 epochs) and not `--quick`; any other run
+stays in build/. `--quick` is 1 epoch on 2 000 / 1 000 images.
 """
 
 import argparse
 import ast
 import os
-import pprint
 import sys
 import time
 from pathlib import Path
@@ -25,20 +24,20 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from tools.notebook_defs import NOTEBOOK, run_is_complete
+from tools.source import assignment, formatted, write_atomically
 
 QUICK = {"epochs": 1, "train_subset": 2000, "test_subset": 1000}
 
 
 def source_of(name, value):
-    """`name = value` as source: a literal, pretty-printed within 88 columns."""
+    """`name = value` as source, for a Python literal value."""
     try:
         literal = ast.literal_eval(repr(value)) == value
     except (ValueError, SyntaxError):
         literal = False
     if not literal:
         raise SystemExit(f"-p {name}: {value!r} is not a Python literal")
-    text = pprint.pformat(value, width=88 - len(name) - 3, sort_dicts=False)
-    return f"{name} = " + text.replace("\n", "\n" + " " * (len(name) + 3))
+    return assignment(name, value)
 
 
 def assignments(cell):
@@ -69,7 +68,7 @@ def set_parameters(book, parameters):
         lines = cell.source.split("\n")
         comment = lines[node.end_lineno - 1][node.end_col_offset :]
         lines[node.lineno - 1 : node.end_lineno] = [source_of(name, value) + comment]
-        cell.source = "\n".join(lines)
+        cell.source = formatted("\n".join(lines))
     return book
 
 
@@ -83,12 +82,9 @@ class EchoingClient(NotebookClient):
 
 
 def save(book, path):
-    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        nbformat.write(book, temporary)
-        os.replace(temporary, path)
+        write_atomically(path, nbformat.writes(book) + "\n")
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise SystemExit(f"cannot write {path}: {error.strerror}") from None
 
 
@@ -137,7 +133,7 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
         os.environ.clear()
         os.environ.update(environment)
     save(book, output)
-    if not quick and run_is_complete(book) and notebook.parent == workdir:
+    if not quick and run_is_complete(book, workdir) and notebook.parent == workdir:
         os.replace(output, notebook)
         return notebook
     return output
