@@ -2,7 +2,8 @@
 #             MNIST_ROOT=/folder/holding/MNIST/raw), then build submission/.
 #             The student's name: make run STUDENT="Lastname_Firstname"
 # make quick: 1 epoch on 2 000 / 1 000 images into build/quick-*.ipynb; changes no tracked file.
-# make test:  set up .venv and the Debian packages, then ruff and the test suite.
+# make test:  set up .venv and the Debian packages, then ruff (lint and format, the
+#             notebook included) and the test suite.
 # make written: the written answers as PDFs (pandoc + XeLaTeX), into PDF_DIR.
 # make submission: submission/ for Crowdmark, from the executed notebook.
 # make sweep: the validation sweep and the seed runs (experiments/sweep.py).
@@ -35,6 +36,7 @@ quick: $(STAMP)
 
 test: $(STAMP) system
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q tests
 
 written: system
