@@ -51,6 +51,7 @@ GATED = [
     {"init": "orthogonal", "gate_bias": 1.0, "lr": 4e-3},
     {"init": "orthogonal", "gate_bias": 1.0, "lr": 2e-3, "weight_decay": 0.1},
 ]
+MODEL_CLASSES = {"rnn": "myRNN", "gru": "myGatedRNN", "lstm": "myLSTM"}
 CANDIDATES = {
     "rnn": [
         {"init": "default", "lr": 1e-3},
@@ -111,7 +112,8 @@ def start_worker(phase, data_root, revision):
 def train_one(task):
     phase, model, setting, seed = task
     started = time.perf_counter()
-    history = nb.sweep_run(model, setting, seed, *data, epochs=EPOCHS)
+    build = getattr(nb, MODEL_CLASSES[model])
+    history = nb.sweep_run(build, setting, seed, *data, epochs=EPOCHS)
     key = "validation_accuracy" if phase == "validate" else "test_accuracy"
     record = {
         "model": model,

@@ -37,7 +37,6 @@ CONTENT = {
         "def train(",
         "def accuracy(",
         "history = train(model, nn.CrossEntropyLoss(), epochs)",
-        "def probe_accuracy_by_step(",
         "class ElmanRNN",
         "max |nn.RNN - ElmanRNN|",
         "not tested",
@@ -57,7 +56,6 @@ CONTENT = {
         "Appendix — code of earlier questions used above",
         "def init_recurrent_weights(",
         "def seeded(",
-        "def seconds_per_pass(",
     ],
     "P3": [
         "Items 1–3",
@@ -73,7 +71,6 @@ CONTENT = {
         "def measure_memory(",
         "def reach_batch(",
         "def set_gate_bias(",
-        "def seconds_per_pass(",
         "def init_recurrent_weights(",
         "def seeded(",
     ],
@@ -86,6 +83,10 @@ SUPPORT = [
     "TEMPLATE",
     "progress = True",
     "def seed_results",
+    "def probe_accuracy_by_step",
+    "def seconds_per_pass",
+    "def compare_with_nn_rnn",
+    "def plot_memory",
 ]
 DEADLINE = "Apr  5"
 
