@@ -124,7 +124,9 @@ def tool_run(tmp_path_factory, synthetic_root):
     )
 
 
-COMPLETE_METRICS = '{"run": {"complete": true}, "note": "a complete run"}\n'
+COMPLETE_METRICS = (
+    '{"run": {"id": "20261201-090000-7", "complete": true}, "note": "another run"}\n'
+)
 
 
 def is_check_cell(cell):

@@ -16,6 +16,8 @@ from conftest import (
     is_check_cell,
 )
 
+from tools.notebook_defs import run_is_complete, run_record
+
 FIGURES = [
     "p1_item06_classified_test_images",
     "p1_item13_rnn_training",
@@ -199,3 +201,12 @@ def test_answers_are_written_by_hand_and_only_tables_are_rendered(tool_run):
         if c.cell_type == "markdown" and re.search(r"\d+\.\d+ ?%", c.source)
     ]
     assert not typed, "run-dependent numbers stay in the outputs"
+
+
+def test_a_runs_record_is_found_by_the_run_id_it_prints(upload_run, tool_run):
+    executed, metrics, workdir, _ = upload_run
+    assert run_record(executed, workdir) == metrics
+    assert not run_is_complete(executed, workdir), "a run on tiny data"
+    executed, _, workdir, _ = tool_run  # out/results/ holds another run's record
+    assert run_record(executed, workdir) is None
+    assert not run_is_complete(executed, workdir)

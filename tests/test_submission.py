@@ -244,9 +244,7 @@ def test_an_output_folder_with_files_of_someone_else_is_refused(
         ("Nguyen_Thi_Minh", "Nguyen, Thi Minh", "Nguyen_Thi_Minh"),
     ],
 )
-def test_real_names_are_printed_as_typed_and_made_safe_for_files(
-    nb, typed, printed, stem
-):
+def test_real_names_are_printed_and_made_safe_for_files(nb, typed, printed, stem):
     assert nb.author_name(typed) == printed
     part = nb.question_notebook(nbformat.v4.new_notebook(), "P1", typed)
     assert part.metadata["author"] == printed, "the notebook's export says the same"

@@ -8,7 +8,8 @@ programming question's section of the executed notebook: the cells under its hea
 and <Name>_Assgn4.ipynb, plus manifest.json (what it built, from which notebook). It
 refuses a notebook whose run was not complete (the metrics.json its record cell names
 says so), unless `--allow-incomplete`. The student's name is the notebook's `student`
-parameter of the run, as typed in the PDFs (LaTeX-escaped) and made safe in file names;
+parameter of the run, printed "Last, First Middle" in the PDFs (LaTeX-escaped) and made
+safe in file names;
 `--student` only confirms it (another name is refused with the command that sets it).
 An output folder is replaced only if this tool made it: a folder that is not empty and
 holds no manifest of this tool, or holds files its manifest does not list, is refused.

@@ -45,15 +45,13 @@ def run_record(book, folder):
     results_dir, under `folder`), or None where that file holds another run's
     record: the notebook's record cell names the run it wrote."""
     export = notebook_module(book, name="assignment4_export", tags=("export",))
-    results_dir = export.parameter_values(book).get("results_dir", "results")
-    path = Path(folder, results_dir, "metrics.json")
-    if not path.is_file():
-        return None
-    metrics = json.loads(path.read_text())
     try:
+        results_dir = export.parameter_values(book).get("results_dir", "results")
+        path = Path(folder, results_dir, "metrics.json")
+        metrics = json.loads(path.read_text())
         export.refuse_other_runs(book, path, metrics["run"]["id"], {})
-    except (export.HandInError, KeyError):
-        return None
+    except (export.HandInError, OSError, ValueError, KeyError):
+        return None  # no record, or another run's
     return metrics
 
 

@@ -24,7 +24,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from tools.notebook_defs import NOTEBOOK, run_is_complete
-from tools.source import assignment, formatted, write_atomically
+from tools.source import formatted, write_atomically
 
 QUICK = {"epochs": 1, "train_subset": 2000, "test_subset": 1000}
 
@@ -37,7 +37,7 @@ def source_of(name, value):
         literal = False
     if not literal:
         raise SystemExit(f"-p {name}: {value!r} is not a Python literal")
-    return assignment(name, value)
+    return f"{name} = {value!r}"
 
 
 def assignments(cell):
@@ -68,7 +68,9 @@ def set_parameters(book, parameters):
         lines = cell.source.split("\n")
         comment = lines[node.end_lineno - 1][node.end_col_offset :]
         lines[node.lineno - 1 : node.end_lineno] = [source_of(name, value) + comment]
-        cell.source = formatted("\n".join(lines))
+        cell.source = "\n".join(lines)
+    for cell in cells:  # laid out as ruff format does, a long value over lines
+        cell.source = formatted(cell.source)
     return book
 
 

@@ -1,8 +1,7 @@
-"""Python source of values and the files the tools write: one way for each.
+"""Source as `ruff format` lays it out, and files written whole: one way for each.
 
-`assignment` writes `name = value` as `ruff format` lays it out (88 columns), for
-tools.run's parameters and the sweep's data cell; `write_atomically` replaces a file
-whole or not at all.
+`formatted` lays out the cells the tools write (tools.run's parameters, the sweep's
+data cell); `write_atomically` replaces a file whole or not at all.
 """
 
 import os
@@ -18,13 +17,9 @@ def formatted(source):
         input=source,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         check=True,
     ).stdout.rstrip("\n")
-
-
-def assignment(name, value):
-    """`name = value` for a Python literal, formatted."""
-    return formatted(f"{name} = {value!r}")
 
 
 def write_atomically(path, payload):
@@ -37,7 +32,7 @@ def write_atomically(path, payload):
         if isinstance(payload, bytes):
             temporary.write_bytes(payload)
         else:
-            temporary.write_text(payload)
+            temporary.write_text(payload, encoding="utf-8")
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
