@@ -72,16 +72,33 @@ data = None
 COMMIT = None
 
 
-def commit():
-    # the commit the runs train at, "+changes" when the work tree differs from it
-    def git(*args):
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
+def git(*args):
+    return subprocess.run(
+        ["git", *args], cwd=ROOT, capture_output=True, text=True, encoding="utf-8"
+    ).stdout
 
-    return (git("rev-parse", "HEAD") or "unknown") + (
-        "+changes" if git("status", "--porcelain", "--untracked-files=no") else ""
-    )
+
+def code_cells(book):
+    """The notebook's cells but the sweep's data cell."""
+    return [
+        cell.source
+        for cell in book.cells
+        if "sweep-data" not in cell.metadata.get("tags", [])
+    ]
+
+
+def commit():
+    """The commit the runs train at, "+changes" when the tracked files differ from it;
+    the sweep's own outputs (results/, the notebook's sweep-data cell) do not count."""
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".")
+    changed = {line[3:] for line in status.splitlines()}
+    changed = {path for path in changed if not path.startswith("results/")}
+    if NOTEBOOK.name in changed:
+        committed = nbformat.reads(git("show", f"HEAD:{NOTEBOOK.name}"), as_version=4)
+        if code_cells(committed) == code_cells(nbformat.read(NOTEBOOK, as_version=4)):
+            changed.remove(NOTEBOOK.name)
+    head = git("rev-parse", "HEAD").strip() or "unknown"
+    return head + ("+changes" if changed else "")
 
 
 def run_path(phase, model, setting, seed):

@@ -1,6 +1,7 @@
 """The validation sweep: it trains through the notebook's own train(), and the
 notebook's parameters are its winners."""
 
+import copy
 import json
 
 import nbformat
@@ -162,3 +163,32 @@ def test_the_notebook_cell_is_written_in_place(nb, tmp_path, monkeypatch):
     written = nbformat.read(copy, 4)
     assert sweep.notebook_cell(summary) in [c.source for c in written.cells]
     assert len(written.cells) == len(book.cells)
+
+
+@pytest.mark.parametrize(
+    "status, notebook_code_changed, marked",
+    [
+        ("", False, False),
+        (" M results/sweep.json\n", False, False),
+        (" M Lastname_Firstname_Assgn4.ipynb\n", False, False),  # its SWEEP cell only
+        (" M Lastname_Firstname_Assgn4.ipynb\n", True, True),
+        (" M tools/run.py\n M results/sweep.json\n", False, True),
+    ],
+)
+def test_a_run_records_a_changed_work_tree_but_not_the_sweeps_own_output(
+    monkeypatch, status, notebook_code_changed, marked
+):
+    committed = nbformat.read(ROOT / "Lastname_Firstname_Assgn4.ipynb", 4)
+    current = copy.deepcopy(committed)
+    data = next(c for c in current.cells if "sweep-data" in c.metadata.get("tags", []))
+    data.source += "\n# new results"
+    if notebook_code_changed:
+        current.cells[-1].source += "\n# edited"
+    answers = {
+        "status": status,
+        "show": nbformat.writes(committed),
+        "rev-parse": "abc123\n",
+    }
+    monkeypatch.setattr(sweep, "git", lambda command, *args: answers[command])
+    monkeypatch.setattr(nbformat, "read", lambda *args, **kwargs: current)
+    assert sweep.commit() == "abc123" + ("+changes" if marked else "")
