@@ -11,7 +11,7 @@ mean final validation accuracy) on all 60 000 images with seeds 1 and 2 and reco
 test accuracy; with the notebook's own run (seed 0) they form the seed noise band that
 the notebook's comparisons are held against.
 
-Time on a 2-core CPU (2 workers): about 95 min for `validate`, 15 min for `test`.
+Time on a 2-core CPU (2 workers): about 95 min for `validate`, 10 min for `test`.
 
 Every run is one call of the notebook's own `sweep_run` (its models and `train()`; the
 split is its `validation_split`), and writes results/sweep/<phase>/<run>.json when it
