@@ -501,7 +501,9 @@ def test_input_gradient_norms_see_the_rows_the_loss_depends_on(nb, sequences):
 
 def test_table_columns_are_shared_by_their_widest_cell(nb, monkeypatch):
     shown = []
-    monkeypatch.setattr(nb, "display", lambda markdown: shown.append(markdown.data))
+    monkeypatch.setattr(
+        nb, "display", lambda data, raw: shown.append(data["text/markdown"])
+    )
     nb.show_table(["unit", "all seeds"], [["GRU", "99.09, 99.13, 99.23"], ["RNN", 1]])
     assert shown[0].splitlines() == [
         "| unit | all seeds |",
