@@ -170,7 +170,13 @@ def without_timings(value):
             k: without_timings(v)
             for k, v in value.items()
             if k
-            not in {"seconds_per_epoch", "seconds_total", "seconds_per_pass", "device"}
+            not in {
+                "seconds_per_epoch",
+                "seconds_total",
+                "seconds_per_pass",
+                "device",
+                "id",  # each run's own
+            }
         }
     return value
 
