@@ -21,6 +21,7 @@ import torch.nn as nn
 from torchvision import transforms
 from torchvision.datasets import MNIST
 
+from tools.mnist import mnist_folder
 from tools.notebook_defs import notebook_module
 
 GATES = {"rnn": 1, "rnn_scratch": 1, "gru": 3, "lstm": 4}
@@ -105,7 +106,7 @@ def main():
         )
     nb = notebook_module()
     args.batch_size = args.batch_size or nb.batch_size
-    mnist_root = os.path.abspath(nb.mnist_folder(args.data_root, download=False))
+    mnist_root = os.path.abspath(mnist_folder(args.data_root, download=False))
     split, _ = nb.load_mnist(mnist_root, download=False)
     images, labels = split.data[: args.train_size], split.targets[: args.train_size]
     sequences = nb.to_sequences(images)

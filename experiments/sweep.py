@@ -63,6 +63,7 @@ from pathlib import Path
 import nbformat
 import torch
 
+from tools.mnist import mnist_folder
 from tools.notebook_defs import NOTEBOOK, notebook_module
 from tools.source import formatted, write_atomically
 
@@ -165,7 +166,8 @@ def run_path(phase, model, setting, seed):
 
 def load(phase, data_root):
     # validate: 55 000 training / 5 000 held out; test: 60 000 / the 10 000 test images
-    train, test = nb.load_mnist(data_root, download=False)
+    folder = mnist_folder(data_root, download=False, cache=ROOT / "data")
+    train, test = nb.load_mnist(folder, download=False)
     if phase == "test":
         return (train.data, train.targets), (test.data, test.targets)
     return nb.validation_split(train.data, train.targets, VALIDATION_SIZE, HOLDOUT_SEED)

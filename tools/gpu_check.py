@@ -39,9 +39,8 @@ def quick_run(name, hide_gpu):
     environment = dict(os.environ)
     if hide_gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the kernel inherits it
-    data_root = os.path.abspath(os.environ.get("MNIST_ROOT", "data"))
     try:
-        executed = execute({**QUICK, "data_root": data_root}, notebook=copy)
+        executed = execute(QUICK, notebook=copy)
     except SystemExit as stopped:  # a failed cell (named) or a dead kernel
         return None, [f"{name}: {stopped}"]
     finally:

@@ -10,6 +10,10 @@ saved as build/<run|quick>-<time>-<pid>.ipynb, a name no other run shares. It re
 Lastname_Firstname_Assgn4.ipynb only when the run is complete (the metrics.json its
 record cell wrote says so: all images, 10 epochs) and not `--quick`; any other run
 stays in build/. `--quick` is 1 epoch on 2 000 / 1 000 images.
+
+Where $MNIST_ROOT names a folder whose MNIST/raw/ holds the original files (offline,
+perhaps read-only), they are checked and extracted into data/ beside the notebook
+first (tools.mnist), the folder the notebook reads by default.
 """
 
 import argparse
@@ -23,6 +27,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
+from tools.mnist import MnistDataError, mnist_folder
 from tools.notebook_defs import NOTEBOOK, run_is_complete
 from tools.source import formatted, write_atomically
 
@@ -83,6 +88,18 @@ class EchoingClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+def prepared_data(mnist_root, workdir):
+    """The data_root that holds $MNIST_ROOT's files: data/ beside the notebook (the
+    notebook's default) unless they are already extracted where they are."""
+    try:
+        folder = Path(mnist_folder(mnist_root, download=False, cache=workdir / "data"))
+    except MnistDataError as error:
+        raise SystemExit(str(error)) from None
+    if folder.resolve() == (workdir / "data").resolve():
+        return "data"
+    return str(folder.resolve())
+
+
 def save(book, path):
     try:
         write_atomically(path, nbformat.writes(book) + "\n")
@@ -96,6 +113,8 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
     notebook = Path(notebook)
     workdir = Path(workdir or notebook.parent)
     given = {**(QUICK if quick else {}), **parameters}
+    if "data_root" not in given and os.environ.get("MNIST_ROOT"):
+        given["data_root"] = prepared_data(os.environ["MNIST_ROOT"], workdir)
     book = set_parameters(nbformat.read(notebook, as_version=4), given)
     build = workdir / "build"
     stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
