@@ -26,7 +26,7 @@ def test_stop_keeps_the_finished_epochs_and_aborts_the_queued_cells():
         cell.source
         for cell in notebook.cells
         if cell.cell_type == "code"
-        and {"defs", "parameters"} & set(cell.metadata.get("tags", []))
+        and {"defs", "run-options", "parameters"} & set(cell.metadata.get("tags", []))
     )
     manager, client = start_new_kernel(kernel_name="python3")
     try:

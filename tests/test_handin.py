@@ -24,12 +24,17 @@ def export_cell():
 
 
 def saved_run(run_id=RUN_ID, **parameters):
-    """The notebook as saved after a run: its record names run_id."""
+    """The notebook as saved after a run: its record names run_id and the parameters
+    it ran with; `parameters` are set in its cells afterwards."""
     book = nbformat.read(NOTEBOOK, as_version=4)
+    export = notebook_module(book, name="export_for_tests", tags=("export",))
+    ran = export.parameter_values(book)
+    run = {"id": run_id, "complete": True, **{n: ran[n] for n in export.RECORDED}}
     record = next(c for c in book.cells if "record" in c.metadata.get("tags", []))
     record.outputs = [
         nbformat.v4.new_output(
-            "stream", name="stdout", text=f"run {run_id}: 600 s on cpu\n"
+            "display_data",
+            data={"application/json": run, "text/plain": f"run {run_id}: 600 s"},
         )
     ]
     return set_parameters(book, parameters) if parameters else book

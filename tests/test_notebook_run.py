@@ -16,7 +16,7 @@ from conftest import (
     is_check_cell,
 )
 
-from tools.notebook_defs import run_is_complete, run_record
+from tools.notebook_defs import export_module, run_is_complete, run_state
 
 FIGURES = [
     "p1_item06_classified_test_images",
@@ -86,7 +86,9 @@ def test_every_parameter_is_honoured_and_shown(tool_run):
         assert metrics[unit]["setting"] == OTHER_SETTINGS[unit]
     assert metrics["fnn_flat"]["setting"] is None, "a plain nn.Sequential"
     source = "\n".join(
-        c.source for c in executed.cells if "parameters" in c.metadata.get("tags", [])
+        c.source
+        for c in executed.cells
+        if {"run-options", "parameters"} & set(c.metadata.get("tags", []))
     )
     namespace = {}
     exec(source, namespace)  # what the executed notebook shows is what ran
@@ -203,10 +205,11 @@ def test_answers_are_written_by_hand_and_only_tables_are_rendered(tool_run):
     assert not typed, "run-dependent numbers stay in the outputs"
 
 
-def test_a_runs_record_is_found_by_the_run_id_it_prints(upload_run, tool_run):
-    executed, metrics, workdir, _ = upload_run
-    assert run_record(executed, workdir) == metrics
-    assert not run_is_complete(executed, workdir), "a run on tiny data"
-    executed, _, workdir, _ = tool_run  # out/results/ holds another run's record
-    assert run_record(executed, workdir) is None
-    assert not run_is_complete(executed, workdir)
+def test_a_runs_record_travels_inside_the_notebook(upload_run, tool_run):
+    executed, metrics, _, _ = upload_run
+    assert export_module(executed).run_record(executed) == metrics["run"]
+    complete, why_not = run_state(executed)
+    assert not complete and "was not complete (300 / 100 images, 10 epochs)" in why_not
+    executed, metrics, _, _ = tool_run
+    assert export_module(executed).run_record(executed)["id"] == metrics["run"]["id"]
+    assert not run_is_complete(executed), "a run on tiny data"

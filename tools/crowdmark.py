@@ -6,8 +6,9 @@
 `submission` writes W1.pdf, W2.pdf (the written answers), P1.pdf, P2.pdf, P3.pdf (each
 programming question's section of the executed notebook: the cells under its heading)
 and <Name>_Assgn4.ipynb, plus manifest.json (what it built, from which notebook). It
-refuses a notebook whose run was not complete (the metrics.json its record cell names
-says so), unless `--allow-incomplete`. The student's name is the notebook's `student`
+refuses a notebook whose run was not complete (the record its record cell holds says
+so, or its parameters differ from its run's), unless `--allow-incomplete`; the notebook
+may lie anywhere, under any name. The student's name is the notebook's `student`
 parameter of the run, printed "Last, First Middle" in the PDFs (LaTeX-escaped) and made
 safe in file names;
 `--student` only confirms it (another name is refused with the command that sets it).
@@ -76,10 +77,12 @@ def notebook_digest(notebook):
 
 
 def notebook_student(export, notebook):
-    """The `student` parameter of the run."""
+    """The `student` parameter of the run, checked by the notebook's own rule."""
     student = export.parameter_values(notebook).get("student")
-    if not isinstance(student, str) or not student.strip():
-        raise SystemExit(f"the notebook's `student` must be a name, not {student!r}")
+    try:
+        export.author_name(student)
+    except export.HandInError as problem:
+        raise SystemExit(f"the notebook's {problem}") from None
     return student
 
 
@@ -106,7 +109,7 @@ def made_here(folder):
 def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete=False):
     import nbformat
 
-    from tools.notebook_defs import notebook_module, run_is_complete
+    from tools.notebook_defs import export_module, run_state
 
     out = Path(out).resolve()
     if not made_here(out):
@@ -115,14 +118,15 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
             "Give --out an empty or new folder."
         )
     notebook = nbformat.read(notebook_path, as_version=4)
-    if not (allow_incomplete or run_is_complete(notebook, Path(notebook_path).parent)):
-        raise SystemExit(
-            f"{notebook_path} is not a complete run (the metrics.json its record "
-            "names is missing or says complete: false): run `make run` first, or "
-            "pass --allow-incomplete for a trial upload."
-        )
     # the notebook's own export code (its "Handing in" section), and nothing else
-    export = notebook_module(notebook, name="assignment4_export", tags=("export",))
+    export = export_module(notebook)
+    complete, why_not = run_state(notebook, export)
+    if not (allow_incomplete or complete):
+        raise SystemExit(
+            f"{notebook_path} is not a complete run: {why_not}. Run it in full "
+            "(`make run` here, or Run all with the default parameters), or pass "
+            "--allow-incomplete for a trial upload."
+        )
     name = notebook_student(export, notebook)
     if student is not None and student != name:
         raise SystemExit(

@@ -7,8 +7,8 @@ name that is not assigned there is refused), so the executed notebook shows exac
 what it ran with. The notebook runs in one Jupyter kernel (nbclient) in the project
 folder, epoch lines printed as they come, progress bars off (TQDM_DISABLE), and is
 saved as build/<run|quick>-<time>-<pid>.ipynb, a name no other run shares. It replaces
-Lastname_Firstname_Assgn4.ipynb only when the run is complete (the metrics.json its
-record cell wrote says so: all images, 10 epochs) and not `--quick`; any other run
+Lastname_Firstname_Assgn4.ipynb only when the run is complete (the record its record
+cell holds says so: all images, 10 epochs) and not `--quick`; any other run
 stays in build/. `--quick` is 1 epoch on 2 000 / 1 000 images.
 
 Where $MNIST_ROOT names a folder whose MNIST/raw/ holds the original files (offline,
@@ -28,7 +28,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from tools.mnist import MnistDataError, mnist_folder
-from tools.notebook_defs import NOTEBOOK, run_is_complete
+from tools.notebook_defs import NOTEBOOK, export_module, run_is_complete
 from tools.source import formatted, write_atomically
 
 QUICK = {"epochs": 1, "train_subset": 2000, "test_subset": 1000}
@@ -55,13 +55,25 @@ def assignments(cell):
 
 
 def set_parameters(book, parameters):
-    """Rewrite each parameter's assignment in the cells tagged `parameters` (found by
+    """Rewrite each parameter's assignment in the parameter cells (found by
     the syntax tree, so a multi-line value is replaced whole), keeping its comment."""
-    cells = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
-    if "student" in parameters and not (
-        isinstance(parameters["student"], str) and parameters["student"].strip()
-    ):
-        raise SystemExit(f"student must be a name, not {parameters['student']!r}")
+    export = export_module(book)
+    tags = set(export.PARAMETER_TAGS)
+    cells = [c for c in book.cells if tags & set(c.metadata.get("tags", []))]
+    for cell in cells:
+        try:
+            ast.parse(cell.source)
+        except SyntaxError as error:
+            kind = "/".join(cell.metadata["tags"])
+            raise SystemExit(
+                f"the notebook's {kind} cell has a syntax error in its line "
+                f"{error.lineno}: {(error.text or '').strip()!r} ({error.msg})"
+            ) from None
+    if "student" in parameters:
+        try:
+            export.author_name(parameters["student"])
+        except export.HandInError as problem:
+            raise SystemExit(str(problem)) from None
     for name, value in parameters.items():
         cell = next((c for c in cells if name in assignments(c)), None)
         if cell is None:
@@ -154,7 +166,7 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
         os.environ.clear()
         os.environ.update(environment)
     save(book, output)
-    if not quick and run_is_complete(book, workdir) and notebook.parent == workdir:
+    if not quick and run_is_complete(book) and notebook.parent == workdir:
         os.replace(output, notebook)
         return notebook
     return output
