@@ -213,3 +213,18 @@ def test_a_runs_record_travels_inside_the_notebook(upload_run, tool_run):
     executed, metrics, _, _ = tool_run
     assert export_module(executed).run_record(executed)["id"] == metrics["run"]["id"]
     assert not run_is_complete(executed), "a run on tiny data"
+
+
+def test_a_run_with_other_parameters_shows_where_the_answers_state_the_defaults(
+    tool_run, upload_run
+):
+    def printed(executed):
+        return "".join(out.get("text", "") for out in outputs(executed, "stream"))
+
+    other = printed(tool_run[0])  # hidden_units 64, batch 16, clipping at 5
+    assert "✗ H = 150, 28 510 parameters (item 4) [hidden_units = 64]" in other
+    assert "✗ batch 64, H = 150, clipping at 1 (the protocol) [16, 64, 5.0]" in other
+    assert other.count("✗ H = 150 (items 1–3) [hidden_units = 64]") == 2
+    defaults = printed(upload_run[0])
+    assert "✓ H = 150, 28 510 parameters (item 4)" in defaults
+    assert "✗ H = 150" not in defaults and "✗ batch 64" not in defaults
