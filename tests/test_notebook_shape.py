@@ -173,11 +173,9 @@ def evaluate(nb, capsys, cell, histories, seed, memory=None):
     metrics = json.loads((ROOT / "results" / "metrics.json").read_text())
     sweep = json.loads(json.dumps(nb.SWEEP))  # + this run as seed 0, the others' peer
     for unit in ("rnn", "gru", "lstm"):
-        for run in sweep["test"][unit]:
-            if run["setting"] == nb.settings[unit]:
-                curve = metrics[unit]["per_epoch"]["test_accuracy"]
-                run["finals"][0] = curve[-1]
-                run["epochs_to_98"][0] = nb.epochs_to_98(curve)
+        runs = sweep["test"][unit]
+        if runs["setting"] == nb.settings[unit]:
+            runs["curves"][0] = metrics[unit]["per_epoch"]["test_accuracy"]
     memory = memory or metrics["memory"]
     namespace = dict(vars(nb))
     namespace.update(  # a full-size run with this seed, then the notebook's own cell

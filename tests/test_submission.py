@@ -32,8 +32,14 @@ CONTENT = {
         "Item 15",
         "class myRNN",
         "def load_mnist(",
-        "MNIST(folder, train=train)",
+        "MNIST(root, train=train, download=download)",
         "def make_loader(",
+        "def classify(",
+        "class RowFNN",
+        "def flat_fnn(",
+        "def probe_accuracy_by_step(",
+        "def compare_with_nn_rnn(",
+        "def seconds_per_pass(",
         "def train(",
         "def accuracy(",
         "history = train(model, nn.CrossEntropyLoss(), epochs)",
@@ -56,6 +62,7 @@ CONTENT = {
         "Appendix — code of earlier questions used above",
         "def init_recurrent_weights(",
         "def seeded(",
+        "def seconds_per_pass(",
     ],
     "P3": [
         "Items 1–3",
@@ -73,6 +80,7 @@ CONTENT = {
         "def set_gate_bias(",
         "def init_recurrent_weights(",
         "def seeded(",
+        "def seconds_per_pass(",
     ],
 }
 SUPPORT = [
@@ -83,9 +91,7 @@ SUPPORT = [
     "TEMPLATE",
     "progress = True",
     "def seed_results",
-    "def probe_accuracy_by_step",
-    "def seconds_per_pass",
-    "def compare_with_nn_rnn",
+    "def parameter_problems",
     "def plot_memory",
 ]
 DEADLINE = "Apr  5"
