@@ -131,8 +131,8 @@ def test_a_stale_copy_is_refused_and_named(kernel, tmp_path, capsys):
 def test_a_copy_saved_with_other_parameters_is_refused(kernel, tmp_path, capsys):
     nbformat.write(saved_run(seed=3, epochs=2), tmp_path / "Mine_Assgn4.ipynb")
     printed = run_export(kernel, capsys)
-    assert "other parameters (seed, epochs)" in printed
-    assert kernel["calls"] == []
+    assert "Mine_Assgn4.ipynb has other parameters (seed, epochs)" in printed
+    assert "File → Save" in printed and kernel["calls"] == []
 
 
 def test_this_runs_saved_notebook_is_exported(kernel, tmp_path, capsys):
@@ -150,21 +150,81 @@ def test_a_student_that_is_not_a_name_is_named_as_such(kernel, capsys):
     assert "not 123" in printed and kernel["calls"] == []
 
 
-def test_a_latex_failure_is_a_short_message_naming_the_packages(
-    kernel, tmp_path, capsys
+def test_a_latex_failure_in_p2_leaves_handin_as_it_was(
+    nb, kernel, tmp_path, capsys, monkeypatch
 ):
+    from nbconvert import PDFExporter
     from nbconvert.exporters.pdf import LatexFailed
 
     nbformat.write(saved_run(), tmp_path / "Lastname_Firstname_Assgn4.ipynb")
+    handin = tmp_path / "handin"
+    handin.mkdir()
+    for question in ("P1", "P2", "P3"):
+        (handin / f"{question}.pdf").write_bytes(b"an earlier export")
 
-    def failing(*args):
-        raise LatexFailed("! Missing $ inserted." + " log" * 500)
+    def building(exporter, part, **kwargs):
+        if "Question 2" in part.metadata.title:
+            raise LatexFailed("! Undefined control sequence." + " log" * 500)
+        return b"%PDF new", {}
 
-    kernel["export_question_pdfs"] = failing
+    monkeypatch.setattr(PDFExporter, "from_notebook_node", building)
+    kernel["export_question_pdfs"] = nb.export_question_pdfs
     printed = run_export(kernel, capsys)
-    assert printed.startswith("No PDFs were written (LatexFailed: ")
-    assert "Missing $ inserted" in printed and "texlive-latex-extra" in printed
+    assert printed.startswith("No PDFs were written: LaTeX failed on P2.pdf (")
+    assert "Undefined control sequence" in printed and "texlive-latex-extra" in printed
     assert len(printed) < 800, "a message, not the whole LaTeX log"
+    assert {p.name: p.read_bytes() for p in handin.iterdir()} == {
+        f"{q}.pdf": b"an earlier export" for q in ("P1", "P2", "P3")
+    }, "no new P1 beside old P2 and P3, no staging folder left"
+    monkeypatch.setattr(PDFExporter, "from_notebook_node", lambda *a, **k: (b"new", {}))
+    printed = run_export(kernel, capsys)
+    assert printed.startswith("wrote handin/P1.pdf, handin/P2.pdf, handin/P3.pdf")
+    assert sorted(p.read_bytes() for p in handin.iterdir()) == [b"new"] * 3
+
+
+def test_a_full_disk_is_one_line(nb, kernel, tmp_path, capsys, monkeypatch):
+    nbformat.write(saved_run(), tmp_path / "Lastname_Firstname_Assgn4.ipynb")
+    (tmp_path / "handin").write_text("a file where the folder goes")
+    kernel["export_question_pdfs"] = nb.export_question_pdfs
+    printed = run_export(kernel, capsys)
+    assert printed.startswith("No PDFs were written: cannot write into handin/ (")
+    assert printed.count("\n") == 1
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("MessageError: timed out"), None])
+def test_colab_failing_to_answer_gets_colabs_advice(kernel, colab, capsys, failure):
+    if failure is not None:
+
+        def raising(*args, **kwargs):
+            raise failure
+
+        colab.blocking_request = raising
+    printed = run_export(kernel, capsys)
+    assert printed.startswith("No PDFs were written: Colab did not hand over")
+    assert "LaTeX" not in printed and kernel["calls"] == []
+
+
+def test_colab_holding_another_sessions_run_says_run_all(kernel, colab, capsys):
+    colab.reply = {"ipynb": json.loads(nbformat.writes(saved_run("20261201-0-1")))}
+    printed = run_export(kernel, capsys)
+    assert printed.startswith("No PDFs were written: the notebook Colab holds does not")
+    assert "Runtime → Run all" in printed and "File → Save" not in printed
+
+
+def test_colab_edited_after_run_all_says_run_all(kernel, colab, capsys):
+    colab.reply = {"ipynb": json.loads(nbformat.writes(saved_run(seed=4)))}
+    printed = run_export(kernel, capsys)
+    assert "the notebook Colab holds has other parameters (seed)" in printed
+    assert "Runtime → Run all" in printed and kernel["calls"] == []
+
+
+def test_the_export_cell_in_a_fresh_runtime_says_run_all_first(capsys):
+    exec(export_cell().source, {})
+    printed = capsys.readouterr().out
+    assert printed == (
+        "No PDFs were written: this runtime has not run the notebook: "
+        "Run all first (Runtime → Run all), then this cell.\n"
+    )
 
 
 @pytest.mark.parametrize(
