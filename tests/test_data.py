@@ -257,3 +257,17 @@ def test_a_damaged_extracted_file_without_its_archive_is_named_offline(
         "could not be downloaded" in message
         and "train-images-idx3-ubyte is" not in (message)
     )
+
+
+def test_a_damaged_file_in_the_named_folder_is_not_passed_over(tmp_path, mirror):
+    cache = tmp_path / "data"
+    mnist.mnist_folder(cache, download=True, cache=cache)  # an earlier, good copy
+    user = tmp_path / "user"
+    (user / "MNIST" / "raw").mkdir(parents=True)
+    for name in FOUR_FILES:
+        (user / "MNIST" / "raw" / name).write_bytes((mirror / name).read_bytes())
+    archive = user / "MNIST" / "raw" / FOUR_FILES[0]
+    archive.write_bytes(archive.read_bytes()[:-100])
+    with pytest.raises(mnist.MnistDataError) as error:
+        mnist.mnist_folder(user, download=False, cache=cache)
+    assert f"{FOUR_FILES[0]} is damaged" in str(error.value)

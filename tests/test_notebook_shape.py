@@ -362,3 +362,25 @@ def test_a_bad_setting_is_named_by_unit_and_key(nb):
         "settings['gru']['lr'] must be a positive number",
         "settings['gru']['gate_bias'] must be None or a number",
     ]
+
+
+def test_a_damaged_earlier_record_is_named_before_any_data_are_loaded(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "metrics.json").write_text("{not json")
+    namespace = {}
+    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
+        if cell.cell_type == "code" and "= load_mnist(" in cell.source:
+            break
+        if cell.cell_type == "code":
+            try:
+                exec(cell.source, namespace)
+            except SystemExit as stopped:
+                assert str(stopped) == (
+                    "results/metrics.json is not a run's record: move it away, "
+                    "then Run all"
+                )
+                return
+    pytest.fail("no cell before the data named the damaged record")

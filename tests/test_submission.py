@@ -11,7 +11,13 @@ import nbformat
 import pytest
 from conftest import ROOT, pdf_image_count, pdf_info, pdf_pages, pdf_text
 
-from tools.crowdmark import build_submission, file_stem, notebook_digest
+from tools.crowdmark import (
+    build_submission,
+    file_stem,
+    notebook_digest,
+    remove_stale_staging,
+    staging_prefix,
+)
 
 HEADINGS = {
     "W1": "Written Question 1",
@@ -261,3 +267,16 @@ def test_another_name_than_the_runs_is_refused_with_the_command(tool_run, tmp_pa
     with pytest.raises(SystemExit, match='make run STUDENT="Roe_Richard"'):
         build_submission(tmp_path / "out", tool_run[3], "Roe_Richard", True)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_killed_builds_folder_is_removed_by_the_next_build(tmp_path):
+    out = tmp_path / "out"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f"{staging_prefix(out, dead.pid)}abcd"
+    stale.mkdir()
+    (stale / "P1.pdf").write_bytes(b"half")
+    alive = tmp_path / f"{staging_prefix(out)}efgh"  # this process: still running
+    alive.mkdir()
+    remove_stale_staging(out)
+    assert not stale.exists() and alive.exists()

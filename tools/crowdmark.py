@@ -106,6 +106,25 @@ def made_here(folder):
     }
 
 
+def staging_prefix(out, pid=None):
+    """Hidden folders beside `out` that a build works in, named by its process."""
+    return f".{Path(out).name}-{os.getpid() if pid is None else pid}-"
+
+
+def remove_stale_staging(out):
+    """Remove the working folders of builds that were killed (their process is gone)."""
+    for folder in Path(out).parent.glob(f".{Path(out).name}-*-*"):
+        pid = folder.name.removeprefix(f".{Path(out).name}-").split("-")[0]
+        if not pid.isdigit() or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's process, alive
+
+
 def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete=False):
     import nbformat
 
@@ -134,7 +153,8 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
             f'`make run STUDENT="{student}"` (it sets the name and builds the hand-in)'
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
+    remove_stale_staging(out)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out)))
     try:
         for upload, written in WRITTEN.items():
             written_pdf(written, staging / f"{upload}.pdf", export.author_name(name))
@@ -152,7 +172,7 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():  # checked above: only this tool's files
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-old-"))
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out)))
             os.replace(out, old / out.name)
             os.replace(staging, out)
             shutil.rmtree(old)

@@ -77,15 +77,17 @@ def mnist_folder(root, download, cache="data"):
     `root` is only read: its archives are checked (MD5), extracted into a temporary
     folder and moved into `cache` whole, so that a second run never reads half a file.
     """
-    for folder in (root, cache):
-        if readable(folder):
-            return folder
+    if readable(root):
+        return root
     raw, cached = Path(root, "MNIST", "raw"), Path(cache, "MNIST", "raw")
     damaged, unreadable, missing = file_problems(raw)
     problem = describe_problems(raw, damaged, unreadable, missing)
     fix = "or set data_root (or MNIST_ROOT) to a folder whose MNIST/raw/ holds them"
-    if damaged and raw != cached:  # the user's own archives: never download over them
+    # The user's own files: never downloaded over, nor passed over for an older copy.
+    if (damaged or (unreadable and readable(cache))) and raw != cached:
         raise MnistDataError(f"MNIST {problem}: replace the damaged files, {fix}.")
+    if readable(cache):
+        return cache
     if problem and not download:
         raise MnistDataError(
             f"MNIST {problem}; download is off: put the four archives there, {fix}."

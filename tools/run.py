@@ -18,7 +18,9 @@ first (tools.mnist), the folder the notebook reads by default.
 
 import argparse
 import ast
+import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -112,6 +114,14 @@ def prepared_data(mnist_root, workdir):
     return str(folder.resolve())
 
 
+def item_of(book, index):
+    """The heading above cell `index` (its first line), or "before any heading"."""
+    for cell in reversed(book.cells[: (index or 0) + 1]):
+        if cell.cell_type == "markdown" and cell.source.startswith("#"):
+            return cell.source.split("\n")[0].lstrip("# ").split(" — ")[0]
+    return "before any heading"
+
+
 def save(book, path):
     try:
         write_atomically(path, nbformat.writes(book) + "\n")
@@ -135,6 +145,18 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
         build.mkdir(exist_ok=True)
     except OSError as error:
         raise SystemExit(f"cannot write in {build}/: {error.strerror}") from None
+    # Ctrl-C (SIGINT to the process group) stops the notebook, not this tool: the
+    # kernel is interrupted (nbclient's own handler would shut it down mid-cell),
+    # and the cells finished so far are saved.
+    interrupted = []
+
+    def interrupt_kernel():
+        interrupted.append(True)
+        asyncio.ensure_future(client.km.interrupt_kernel())
+
+    def on_start(**_):
+        asyncio.get_event_loop().add_signal_handler(signal.SIGINT, interrupt_kernel)
+
     client = EchoingClient(
         book,
         timeout=None,
@@ -142,12 +164,20 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
         record_timing=False,
         coalesce_streams=True,
         resources={"metadata": {"path": str(workdir)}},
+        on_notebook_start=on_start,
+        # the kernel's warning about TCP on this machine's loopback is not ours
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     environment = os.environ.copy()
     os.environ["TQDM_DISABLE"] = "1"  # the kernel inherits it: no bars in print
     try:
         client.execute()
     except (CellExecutionError, DeadKernelError) as error:
+        stopped = (
+            bool(interrupted) or getattr(error, "ename", "") == "KeyboardInterrupt"
+        )
+        if stopped:
+            output = output.with_name(f"{output.stem}-stopped.ipynb")
         save(book, output)
         failed = next(
             (
@@ -157,10 +187,16 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
             ),
             None,
         )
+        where = f"cell {failed} ({item_of(book, failed)})"
+        if stopped:
+            raise SystemExit(
+                f"stopped by Ctrl-C in {where}; tracked files unchanged; "
+                f"the finished cells: {output}"
+            ) from None
         reason = getattr(error, "ename", type(error).__name__)
         reason += f": {getattr(error, 'evalue', error)}"
         raise SystemExit(
-            f"the run stopped in cell {failed}: {reason}\nits notebook: {output}"
+            f"the run stopped in {where}: {reason}\nits notebook: {output}"
         ) from None
     finally:
         os.environ.clear()
