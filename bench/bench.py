@@ -116,12 +116,7 @@ def main():
         nb.make_loader(sequences[:1280], labels[:1280], args.batch_size, True),
         test,
     )
-    models = {
-        "rnn": nb.myRNN,
-        "rnn_scratch": lambda: nb.myRNN(unit=nb.ElmanRNN),
-        "gru": nb.myGatedRNN,
-        "lstm": nb.myLSTM,
-    }
+    models = nb.MODELS  # the notebook's registry of its models
     settings = {
         "lr": 1e-3,
         "weight_decay": 0,

@@ -76,7 +76,6 @@ SCREEN_SEED = 0  # the first stage's one seed
 FINALISTS = 3  # per unit, run with every seed
 TEST_SEEDS = (1, 2)  # seed 0 is the notebook's own run
 VALIDATION_SIZE, HOLDOUT_SEED, EPOCHS = 5_000, 1508, 10
-MODEL_CLASSES = {"rnn": "myRNN", "gru": "myGatedRNN", "lstm": "myLSTM"}
 FACTORS = {
     "rnn": {
         "init": ["default", "orthogonal", "identity"],
@@ -183,7 +182,7 @@ def start_worker(phase, data_root, revision):
 def train_one(task):
     phase, model, setting, seed = task
     started = time.perf_counter()
-    build = getattr(nb, MODEL_CLASSES[model])
+    build = nb.MODELS[model]  # the notebook's registry of its models
     history = nb.sweep_run(build, setting, seed, *data, epochs=EPOCHS)
     key = "validation_accuracy" if phase == "validate" else "test_accuracy"
     record = {
