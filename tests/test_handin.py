@@ -243,3 +243,25 @@ def test_the_export_runs_without_the_training_definitions():
     export = notebook_module(NOTEBOOK, name="export_only", tags=("export",))
     assert callable(export.export_question_pdfs)
     assert not hasattr(export, "train") and "torch" not in vars(export)
+
+
+def test_a_notebook_without_a_record_says_run_all(kernel, tmp_path, capsys):
+    book = saved_run()
+    next(c for c in book.cells if "record" in c.metadata.get("tags", [])).outputs = []
+    nbformat.write(book, tmp_path / "Lastname_Firstname_Assgn4.ipynb")
+    printed = run_export(kernel, capsys)
+    assert printed.startswith(
+        "No PDFs were written: Lastname_Firstname_Assgn4.ipynb holds no record of a "
+        "run (Run all did not reach its end): run all, then this cell."
+    )
+    assert kernel["calls"] == []
+
+
+def test_papermills_injected_values_are_the_notebooks_parameters(nb):
+    book = saved_run()
+    tagged = [c.metadata.get("tags", []) for c in book.cells]
+    index = next(i for i, tags in enumerate(tagged) if "parameters" in tags)
+    injected = nbformat.v4.new_code_cell("seed = 7")
+    injected.metadata["tags"] = ["injected-parameters"]
+    book.cells.insert(index + 1, injected)
+    assert nb.parameter_values(book)["seed"] == 7

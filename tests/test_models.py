@@ -318,7 +318,8 @@ def test_train_and_check_read_no_hidden_global(nb, function_name):
         value = getattr(nb, name)
         visible = inspect.ismodule(value) or inspect.isclass(value)
         visible = visible or inspect.isfunction(value) or name.isupper()
-        named = name in (getattr(nb, function_name).__doc__ or "")
+        doc = getattr(nb, function_name).__doc__ or ""
+        named = re.search(rf"\b{name}\b", doc) is not None
         assert visible or named, f"{function_name} reads the global {name} unnamed"
 
 

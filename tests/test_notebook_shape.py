@@ -357,7 +357,7 @@ def test_a_bad_setting_is_named_by_unit_and_key(nb):
     values.update(hidden_units=8, seed=0, max_grad_norm=1.0, settings=settings)
     values.update(train_subset=None, test_subset=None)
     assert nb.parameter_problems(values) == [
-        "settings['gru'] has no key 'dropout'",
+        "settings['gru'] takes no key 'dropout'",
         "settings['gru']['init'] must be one of ('default', 'orthogonal', 'identity')",
         "settings['gru']['lr'] must be a positive number",
         "settings['gru']['gate_bias'] must be None or a number",

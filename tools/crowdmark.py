@@ -78,8 +78,8 @@ def notebook_digest(notebook):
 
 def notebook_student(export, notebook):
     """The `student` parameter of the run, checked by the notebook's own rule."""
-    student = export.parameter_values(notebook).get("student")
     try:
+        student = export.parameter_values(notebook).get("student")
         export.author_name(student)
     except export.HandInError as problem:
         raise SystemExit(f"the notebook's {problem}") from None
@@ -158,7 +158,10 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
     try:
         for upload, written in WRITTEN.items():
             written_pdf(written, staging / f"{upload}.pdf", export.author_name(name))
-        export.export_question_pdfs(notebook, staging, name)
+        try:
+            export.export_question_pdfs(notebook, staging, name)
+        except export.HandInError as problem:
+            raise SystemExit(f"No PDFs were written: {problem}.") from None
         nbformat.write(notebook, staging / f"{file_stem(name)}_Assgn4.ipynb")
         manifest = {
             "made_by": MADE_BY,
@@ -172,7 +175,8 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():  # checked above: only this tool's files
-            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out)))
+            # never removed as stale: it may hold the only copy of the last upload
+            old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-old-"))
             os.replace(out, old / out.name)
             os.replace(staging, out)
             shutil.rmtree(old)

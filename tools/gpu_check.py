@@ -38,8 +38,11 @@ def quick_run(name, hide_gpu):
     environment = dict(os.environ)
     if hide_gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the kernel inherits it
+    parameters = dict(QUICK)
+    if not os.environ.get("MNIST_ROOT"):  # the repository's data/, not this folder's
+        parameters["data_root"] = str(NOTEBOOK.parent / "data")
     try:
-        executed = execute(QUICK, notebook=copy)
+        executed = execute(parameters, notebook=copy)
     except SystemExit as stopped:  # a failed cell (named) or a dead kernel
         return None, [f"{name}: {stopped}"]
     finally:

@@ -84,7 +84,8 @@ def mnist_folder(root, download, cache="data"):
     problem = describe_problems(raw, damaged, unreadable, missing)
     fix = "or set data_root (or MNIST_ROOT) to a folder whose MNIST/raw/ holds them"
     # The user's own files: never downloaded over, nor passed over for an older copy.
-    if (damaged or (unreadable and readable(cache))) and raw != cached:
+    theirs = raw.resolve() != cached.resolve()
+    if (damaged or (unreadable and readable(cache))) and theirs:
         raise MnistDataError(f"MNIST {problem}: replace the damaged files, {fix}.")
     if readable(cache):
         return cache

@@ -20,6 +20,7 @@ import argparse
 import ast
 import asyncio
 import os
+import shutil
 import signal
 import sys
 import time
@@ -103,20 +104,23 @@ class EchoingClient(NotebookClient):
 
 
 def prepared_data(mnist_root, workdir):
-    """The data_root that holds $MNIST_ROOT's files: data/ beside the notebook (the
-    notebook's default) unless they are already extracted where they are."""
+    """data/ beside the notebook (its default data_root), holding $MNIST_ROOT's
+    files: no path of this machine goes into the notebook."""
+    data = workdir / "data"
     try:
-        folder = Path(mnist_folder(mnist_root, download=False, cache=workdir / "data"))
+        folder = Path(mnist_folder(mnist_root, download=False, cache=data))
     except MnistDataError as error:
         raise SystemExit(str(error)) from None
-    if folder.resolve() == (workdir / "data").resolve():
-        return "data"
-    return str(folder.resolve())
+    if folder.resolve() != data.resolve():  # extracted where they are: copied
+        shutil.copytree(folder / "MNIST", data / "MNIST", dirs_exist_ok=True)
+    return "data"
 
 
 def item_of(book, index):
-    """The heading above cell `index` (its first line), or "before any heading"."""
-    for cell in reversed(book.cells[: (index or 0) + 1]):
+    """The heading above cell `index` (its first line)."""
+    if index is None:
+        return "no cell recorded an error"
+    for cell in reversed(book.cells[: index + 1]):
         if cell.cell_type == "markdown" and cell.source.startswith("#"):
             return cell.source.split("\n")[0].lstrip("# ").split(" — ")[0]
     return "before any heading"
@@ -201,6 +205,13 @@ def execute(parameters, quick=False, notebook=NOTEBOOK, workdir=None):
     finally:
         os.environ.clear()
         os.environ.update(environment)
+    if interrupted:  # Ctrl-C between two cells: a stopped run all the same
+        output = output.with_name(f"{output.stem}-stopped.ipynb")
+        save(book, output)
+        raise SystemExit(
+            f"stopped by Ctrl-C between cells; tracked files unchanged; "
+            f"the finished cells: {output}"
+        )
     save(book, output)
     if not quick and run_is_complete(book) and notebook.parent == workdir:
         os.replace(output, notebook)
