@@ -14,10 +14,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PDF_DIR ?= written
 STUDENT ?=
-# The name as typed, `$` included (make would expand "$x" in it), read by recipes as
-# "$$STUDENT": any name, quotes and spaces included.
-override STUDENT := $(value STUDENT)
-export STUDENT
+export STUDENT  # recipes read it as "$$STUDENT": any name, quotes and spaces included
 
 .PHONY: run quick test system written submission sweep bench
 

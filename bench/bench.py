@@ -21,7 +21,6 @@ import torch.nn as nn
 from torchvision import transforms
 from torchvision.datasets import MNIST
 
-from tools.mnist import mnist_folder
 from tools.notebook_defs import notebook_module
 
 GATES = {"rnn": 1, "rnn_scratch": 1, "gru": 3, "lstm": 4}
@@ -106,7 +105,7 @@ def main():
         )
     nb = notebook_module()
     args.batch_size = args.batch_size or nb.batch_size
-    mnist_root = os.path.abspath(mnist_folder(args.data_root, download=False))
+    mnist_root = os.path.abspath(nb.mnist_folder(args.data_root, download=False))
     split, _ = nb.load_mnist(mnist_root, download=False)
     images, labels = split.data[: args.train_size], split.targets[: args.train_size]
     sequences = nb.to_sequences(images)
@@ -116,7 +115,12 @@ def main():
         nb.make_loader(sequences[:1280], labels[:1280], args.batch_size, True),
         test,
     )
-    models = nb.MODELS  # the notebook's registry of its models
+    models = {
+        "rnn": nb.myRNN,
+        "rnn_scratch": lambda: nb.myRNN(unit=nb.ElmanRNN),
+        "gru": nb.myGatedRNN,
+        "lstm": nb.myLSTM,
+    }
     settings = {
         "lr": 1e-3,
         "weight_decay": 0,

@@ -1,5 +1,4 @@
-"""Item 1 through the notebook's own code, and the offline data's error paths through
-tools.mnist, which prepares $MNIST_ROOT for the tools."""
+"""Item 1 and the data's error paths, through the notebook's own support code."""
 
 import functools
 import gzip
@@ -12,8 +11,6 @@ import pytest
 import torch
 import torchvision
 from conftest import QUICK_TEST, QUICK_TRAIN, write_synthetic_mnist
-
-from tools import mnist
 
 FOUR_FILES = [
     "train-images-idx3-ubyte.gz",
@@ -29,30 +26,21 @@ def listing(folder):
 
 def test_extracted_files_are_read_in_place(nb, synthetic_root, tmp_path):
     before = listing(synthetic_root)
-    folder = mnist.mnist_folder(synthetic_root, download=False, cache=tmp_path / "c")
+    folder = nb.mnist_folder(synthetic_root, download=False, cache=tmp_path / "c")
     assert folder == synthetic_root and not (tmp_path / "c").exists(), "nothing copied"
     assert listing(synthetic_root) == before, "the user's folder is only read"
 
 
-def test_load_mnist_reads_both_splits(nb, synthetic_root):
-    train, test = nb.load_mnist(synthetic_root, download=False)
+def test_load_mnist_reads_both_splits_from_mnist_root(
+    nb, synthetic_root, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MNIST_ROOT", str(synthetic_root))
+    train, test = nb.load_mnist(None, download=False)
     assert train.data.shape == (QUICK_TRAIN, 28, 28) and train.data.dtype == torch.uint8
     assert train.targets.shape == (QUICK_TRAIN,)
     assert 0 <= train.targets.min() <= train.targets.max() <= 9
     assert test.data.shape == (QUICK_TEST, 28, 28)
-
-
-def test_load_mnist_without_the_files_says_where_and_what_to_do(nb, tmp_path):
-    with pytest.raises(SystemExit) as stopped:
-        nb.load_mnist(tmp_path / "empty", download=False)
-    message = str(stopped.value)
-    assert f"{tmp_path / 'empty'}/MNIST/raw/" in message and "\n" not in message
-    assert "connect to the internet, or set data_root" in message
-
-
-def test_the_notebook_has_no_file_layer_of_its_own(nb):
-    for name in ("mnist_folder", "readable", "file_problems", "MnistDataError"):
-        assert not hasattr(nb, name), name
 
 
 def test_sequences_are_normalised_rows(nb):
@@ -81,8 +69,8 @@ def test_loader_batches_whole_tensors_and_covers_every_image_once(nb):
 
 
 def test_missing_data_without_download_names_the_files_and_the_fix(nb, tmp_path):
-    with pytest.raises(mnist.MnistDataError) as error:
-        mnist.mnist_folder(tmp_path / "empty", download=False, cache=tmp_path / "c")
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(tmp_path / "empty", download=False, cache=tmp_path / "c")
     message = str(error.value)
     assert all(name in message for name in FOUR_FILES) and "download is off" in message
     assert "MNIST_ROOT" in message and "data_root" in message
@@ -92,8 +80,8 @@ def test_missing_data_without_download_names_the_files_and_the_fix(nb, tmp_path)
 def test_failed_download_names_torchvisions_reason(nb, tmp_path, monkeypatch):
     # A mirror on a closed loopback port: torchvision's download fails at once.
     monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", ["http://127.0.0.1:9/"])
-    with pytest.raises(mnist.MnistDataError) as error:
-        mnist.mnist_folder(tmp_path / "data", download=True, cache=tmp_path / "data")
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(tmp_path / "data", download=True, cache=tmp_path / "data")
     message = str(error.value)
     assert "could not be downloaded (Error downloading" in message
     assert "connect to the internet" in message and "MNIST_ROOT" in message
@@ -128,8 +116,8 @@ def mirror(tmp_path, monkeypatch):
 
 def test_download_fills_the_cache(nb, tmp_path, mirror):
     cache = tmp_path / "data"
-    assert mnist.mnist_folder(cache, download=True, cache=cache) == cache
-    assert mnist.readable(cache) and not list(cache.glob("tmp*")), "no staging left"
+    assert nb.mnist_folder(cache, download=True, cache=cache) == cache
+    assert nb.readable(cache) and not list(cache.glob("tmp*")), "no staging left"
 
 
 def test_a_partial_download_in_the_cache_is_fetched_again(nb, tmp_path, mirror):
@@ -137,8 +125,8 @@ def test_a_partial_download_in_the_cache_is_fetched_again(nb, tmp_path, mirror):
     raw.mkdir(parents=True)
     whole = (mirror / "train-images-idx3-ubyte.gz").read_bytes()
     (raw / "train-images-idx3-ubyte.gz").write_bytes(whole[: len(whole) // 2])
-    mnist.mnist_folder(tmp_path / "data", download=True, cache=tmp_path / "data")
-    assert mnist.readable(tmp_path / "data")
+    nb.mnist_folder(tmp_path / "data", download=True, cache=tmp_path / "data")
+    assert nb.readable(tmp_path / "data")
 
 
 def test_archives_in_the_users_folder_are_checked_and_extracted_elsewhere(
@@ -151,7 +139,7 @@ def test_archives_in_the_users_folder_are_checked_and_extracted_elsewhere(
         (user / "MNIST" / "raw" / name).write_bytes((mirror / name).read_bytes())
     before = listing(user)
     cache = tmp_path / "cache"
-    assert mnist.mnist_folder(user, download=False, cache=cache) == cache, "no network"
+    assert nb.mnist_folder(user, download=False, cache=cache) == cache, "no network"
     assert listing(user) == before, "the user's folder is only read"
     cached = {p.name for p in (cache / "MNIST" / "raw").iterdir()}
     assert cached == {n.removesuffix(".gz") for n in FOUR_FILES}
@@ -159,14 +147,14 @@ def test_archives_in_the_users_folder_are_checked_and_extracted_elsewhere(
 
 def test_a_damaged_extracted_file_is_repaired_from_its_archive(nb, tmp_path, mirror):
     root = tmp_path / "data"
-    mnist.mnist_folder(root, download=True, cache=root)
+    nb.mnist_folder(root, download=True, cache=root)
     victim = root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
     victim.write_bytes(victim.read_bytes()[:5000])
     for name in FOUR_FILES:  # the archives stay beside the extracted files
         (root / "MNIST" / "raw" / name).write_bytes((mirror / name).read_bytes())
-    assert not mnist.readable(root)
-    assert mnist.mnist_folder(root, download=False, cache=root) == root
-    assert mnist.readable(root), "re-extracted from the archive beside it"
+    assert not nb.readable(root)
+    assert nb.mnist_folder(root, download=False, cache=root) == root
+    assert nb.readable(root), "re-extracted from the archive beside it"
 
 
 def test_a_damaged_archive_in_the_users_folder_is_named(nb, tmp_path, mirror):
@@ -175,8 +163,8 @@ def test_a_damaged_archive_in_the_users_folder_is_named(nb, tmp_path, mirror):
     gz.write_bytes(gz.read_bytes()[:20])  # the others match the mirror's MD5s
     for name in FOUR_FILES[:3]:
         (user / "MNIST" / "raw" / name).write_bytes((mirror / name).read_bytes())
-    with pytest.raises(mnist.MnistDataError) as error:
-        mnist.mnist_folder(user, download=True, cache=tmp_path / "cache")
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(user, download=True, cache=tmp_path / "cache")
     message = str(error.value)
     assert f"in {user / 'MNIST' / 'raw'}/: t10k-labels-idx1-ubyte.gz is damaged" in (
         message
@@ -188,18 +176,18 @@ def test_a_damaged_archive_in_the_users_folder_is_named(nb, tmp_path, mirror):
 def test_a_mismatched_split_is_not_readable(nb, tmp_path):
     root = write_synthetic_mnist(tmp_path / "data")
     raw = root / "MNIST" / "raw"
-    assert mnist.readable(root)
+    assert nb.readable(root)
     (raw / "train-labels-idx1-ubyte").write_bytes(
         (raw / "t10k-labels-idx1-ubyte").read_bytes()
     )
-    assert not mnist.readable(root)
+    assert not nb.readable(root)
 
 
 def test_an_unwritable_cache_gets_a_message(nb, tmp_path, mirror):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(mnist.MnistDataError, match="cannot write MNIST into"):
-        mnist.mnist_folder(blocker / "data", download=True, cache=blocker / "data")
+    with pytest.raises(nb.MnistDataError, match="cannot write MNIST into"):
+        nb.mnist_folder(blocker / "data", download=True, cache=blocker / "data")
 
 
 def test_two_runs_at_once_extract_without_reading_half_a_file(nb, tmp_path, mirror):
@@ -210,9 +198,9 @@ def test_two_runs_at_once_extract_without_reading_half_a_file(nb, tmp_path, mirr
     cache = tmp_path / "cache"
     with ThreadPoolExecutor(4) as pool:
         folders = list(
-            pool.map(lambda _: mnist.mnist_folder(user, False, cache=cache), range(4))
+            pool.map(lambda _: nb.mnist_folder(user, False, cache=cache), range(4))
         )
-    assert folders == [cache] * 4 and mnist.readable(cache)
+    assert folders == [cache] * 4 and nb.readable(cache)
 
 
 def test_gzip_files_are_what_torchvision_reads(tmp_path):
@@ -234,8 +222,8 @@ def test_a_truncated_archive_in_data_with_download_off_is_named_damaged(
         if name.startswith("train-images"):
             whole = whole[:100]  # a download cut short
         (root / "MNIST" / "raw" / name).write_bytes(whole)
-    with pytest.raises(mnist.MnistDataError) as error:
-        mnist.mnist_folder(root, download=False, cache=root)
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(root, download=False, cache=root)
     message = str(error.value)
     assert "train-images-idx3-ubyte.gz is damaged" in message
     assert "missing" not in message and "download is off" in message
@@ -249,25 +237,11 @@ def test_a_damaged_extracted_file_without_its_archive_is_named_offline(
     root = write_synthetic_mnist(tmp_path / "data")  # extracted files, no archives
     victim = root / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
     victim.write_bytes(victim.read_bytes()[:5000])
-    with pytest.raises(mnist.MnistDataError) as error:
-        mnist.mnist_folder(root, download=True, cache=root)
+    with pytest.raises(nb.MnistDataError) as error:
+        nb.mnist_folder(root, download=True, cache=root)
     message = str(error.value)
     assert "t10k-images-idx3-ubyte is damaged, with no archive beside it" in message
     assert (
         "could not be downloaded" in message
         and "train-images-idx3-ubyte is" not in (message)
     )
-
-
-def test_a_damaged_file_in_the_named_folder_is_not_passed_over(tmp_path, mirror):
-    cache = tmp_path / "data"
-    mnist.mnist_folder(cache, download=True, cache=cache)  # an earlier, good copy
-    user = tmp_path / "user"
-    (user / "MNIST" / "raw").mkdir(parents=True)
-    for name in FOUR_FILES:
-        (user / "MNIST" / "raw" / name).write_bytes((mirror / name).read_bytes())
-    archive = user / "MNIST" / "raw" / FOUR_FILES[0]
-    archive.write_bytes(archive.read_bytes()[:-100])
-    with pytest.raises(mnist.MnistDataError) as error:
-        mnist.mnist_folder(user, download=False, cache=cache)
-    assert f"{FOUR_FILES[0]} is damaged" in str(error.value)

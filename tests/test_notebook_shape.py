@@ -115,7 +115,7 @@ def test_the_deliverable_carries_no_paths_timestamps_or_gaps(path):
 
 
 def test_the_committed_run_is_complete_and_contradicts_none_of_its_claims():
-    assert run_is_complete(BOOK), "the record its record cell holds"
+    assert run_is_complete(BOOK, ROOT), "its record: results/metrics.json"
     printed = printed_lines(BOOK)
     checks = [line for line in printed if line[:2] in ("✓ ", "✗ ", "– ")]
     assert len(checks) >= 20 and all(line.startswith("✓ ") for line in checks)
@@ -173,9 +173,11 @@ def evaluate(nb, capsys, cell, histories, seed, memory=None):
     metrics = json.loads((ROOT / "results" / "metrics.json").read_text())
     sweep = json.loads(json.dumps(nb.SWEEP))  # + this run as seed 0, the others' peer
     for unit in ("rnn", "gru", "lstm"):
-        runs = sweep["test"][unit]
-        if runs["setting"] == nb.settings[unit]:
-            runs["curves"][0] = metrics[unit]["per_epoch"]["test_accuracy"]
+        for run in sweep["test"][unit]:
+            if run["setting"] == nb.settings[unit]:
+                curve = metrics[unit]["per_epoch"]["test_accuracy"]
+                run["finals"][0] = curve[-1]
+                run["epochs_to_98"][0] = nb.epochs_to_98(curve)
     memory = memory or metrics["memory"]
     namespace = dict(vars(nb))
     namespace.update(  # a full-size run with this seed, then the notebook's own cell
@@ -260,15 +262,11 @@ def test_parameters_are_written_whole_into_the_notebook():
     )
     namespace = {}
     for cell in book.cells:
-        if tagged(cell, "parameters") or tagged(cell, "run-options"):
+        if tagged(cell, "parameters"):
             exec(cell.source, namespace)
     assert namespace["settings"] == settings and namespace["student"] == "O'Brien, Zoë"
     assert namespace["train_subset"] == 2000 and namespace["epochs"] == 10
-    source = "\n".join(
-        c.source
-        for c in book.cells
-        if tagged(c, "parameters") or tagged(c, "run-options")
-    )
+    source = "\n".join(c.source for c in book.cells if tagged(c, "parameters"))
     assert "# as on Quercus" in source and "# None: all 60 000" in source, "comments"
 
 
@@ -283,104 +281,3 @@ def test_parameters_are_written_whole_into_the_notebook():
 def test_a_parameter_the_notebook_cannot_take_is_refused(parameters, message):
     with pytest.raises(SystemExit, match=message):
         set_parameters(nbformat.read(NOTEBOOK, as_version=4), parameters)
-
-
-def test_papermills_parameters_are_all_in_force():
-    """papermill injects its values after the cell tagged `parameters`: the run
-    options come before it, so no later cell sets them back."""
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
-
-    given = {"train_subset": 2000, "test_subset": 1000, "epochs": 1, "seed": 3}
-    book = parameterize_notebook(
-        load_notebook_node(str(NOTEBOOK)), given, kernel_name="python3"
-    )
-    namespace = {}
-    for cell in book.cells:
-        tags = set(cell.metadata.get("tags", []))
-        if tags & {"run-options", "parameters", "injected-parameters"}:
-            exec(cell.source, namespace)
-    assert {name: namespace[name] for name in given} == given
-    tagged_parameters = [
-        c for c in book.cells if "parameters" in c.metadata.get("tags", [])
-    ]
-    assert len(tagged_parameters) == 1, "papermill injects after the first one"
-
-
-def test_a_syntax_error_in_the_parameters_cell_is_named_with_its_line():
-    book = nbformat.read(NOTEBOOK, as_version=4)
-    cell = next(c for c in book.cells if tagged(c, "parameters"))
-    cell.source = cell.source.replace("epochs = 10", "epochs = 10,,")
-    with pytest.raises(SystemExit) as stopped:
-        set_parameters(book, {})
-    message = str(stopped.value)
-    assert message.startswith("the notebook's parameters cell has a syntax error")
-    assert "line 2: 'epochs = 10,,'" in message
-
-
-@pytest.mark.parametrize(
-    "name, value, message",
-    [
-        ("seed", "abc", "seed must be an integer, not 'abc'"),
-        ("batch_size", "64", "batch_size must be a positive integer, not '64'"),
-        ("epochs", 0, "epochs must be a positive integer, not 0"),
-        ("hidden_units", 2.5, "hidden_units must be a positive integer, not 2.5"),
-        ("train_subset", -5, "train_subset must be None or a positive integer"),
-        ("max_grad_norm", "1", "max_grad_norm must be a positive number"),
-        ("student", 123, "student must be a name in quotes"),
-        ("settings", {"rnn": {}}, "settings must be a dict with the keys"),
-    ],
-)
-def test_each_bad_parameter_is_named_before_any_data_are_loaded(
-    nb, name, value, message
-):
-    names = ["student", "epochs", "batch_size", "hidden_units", "seed", "settings"]
-    names += ["max_grad_norm", "train_subset", "test_subset"]
-    values = {key: getattr(nb, key) for key in names}
-    assert nb.parameter_problems(values) == []
-    problems = nb.parameter_problems({**values, name: value})
-    assert len(problems) == 1 and problems[0].startswith(message)
-    cells = nbformat.read(NOTEBOOK, as_version=4).cells
-    checked = next(
-        i for i, c in enumerate(cells) if "= parameter_problems(" in c.source
-    )
-    loaded = next(i for i, c in enumerate(cells) if "= load_mnist(" in c.source)
-    assert checked < loaded
-
-
-def test_a_bad_setting_is_named_by_unit_and_key(nb):
-    settings = {
-        **nb.settings,
-        "gru": {"init": "xavier", "lr": -1, "gate_bias": "1", "dropout": 0.1},
-    }
-    values = {key: getattr(nb, key) for key in ["student", "epochs", "batch_size"]}
-    values.update(hidden_units=8, seed=0, max_grad_norm=1.0, settings=settings)
-    values.update(train_subset=None, test_subset=None)
-    assert nb.parameter_problems(values) == [
-        "settings['gru'] takes no key 'dropout'",
-        "settings['gru']['init'] must be one of ('default', 'orthogonal', 'identity')",
-        "settings['gru']['lr'] must be a positive number",
-        "settings['gru']['gate_bias'] must be None or a number",
-    ]
-
-
-def test_a_damaged_earlier_record_is_named_before_any_data_are_loaded(
-    tmp_path, monkeypatch
-):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "metrics.json").write_text("{not json")
-    namespace = {}
-    for cell in nbformat.read(NOTEBOOK, as_version=4).cells:
-        if cell.cell_type == "code" and "= load_mnist(" in cell.source:
-            break
-        if cell.cell_type == "code":
-            try:
-                exec(cell.source, namespace)
-            except SystemExit as stopped:
-                assert str(stopped) == (
-                    "results/metrics.json is not a run's record: move it away, "
-                    "then Run all"
-                )
-                return
-    pytest.fail("no cell before the data named the damaged record")

@@ -6,9 +6,8 @@
 `submission` writes W1.pdf, W2.pdf (the written answers), P1.pdf, P2.pdf, P3.pdf (each
 programming question's section of the executed notebook: the cells under its heading)
 and <Name>_Assgn4.ipynb, plus manifest.json (what it built, from which notebook). It
-refuses a notebook whose run was not complete (the record its record cell holds says
-so, or its parameters differ from its run's), unless `--allow-incomplete`; the notebook
-may lie anywhere, under any name. The student's name is the notebook's `student`
+refuses a notebook whose run was not complete (the metrics.json its record cell names
+says so), unless `--allow-incomplete`. The student's name is the notebook's `student`
 parameter of the run, printed "Last, First Middle" in the PDFs (LaTeX-escaped) and made
 safe in file names;
 `--student` only confirms it (another name is refused with the command that sets it).
@@ -77,12 +76,10 @@ def notebook_digest(notebook):
 
 
 def notebook_student(export, notebook):
-    """The `student` parameter of the run, checked by the notebook's own rule."""
-    try:
-        student = export.parameter_values(notebook).get("student")
-        export.author_name(student)
-    except export.HandInError as problem:
-        raise SystemExit(f"the notebook's {problem}") from None
+    """The `student` parameter of the run."""
+    student = export.parameter_values(notebook).get("student")
+    if not isinstance(student, str) or not student.strip():
+        raise SystemExit(f"the notebook's `student` must be a name, not {student!r}")
     return student
 
 
@@ -106,29 +103,10 @@ def made_here(folder):
     }
 
 
-def staging_prefix(out, pid=None):
-    """Hidden folders beside `out` that a build works in, named by its process."""
-    return f".{Path(out).name}-{os.getpid() if pid is None else pid}-"
-
-
-def remove_stale_staging(out):
-    """Remove the working folders of builds that were killed (their process is gone)."""
-    for folder in Path(out).parent.glob(f".{Path(out).name}-*-*"):
-        pid = folder.name.removeprefix(f".{Path(out).name}-").split("-")[0]
-        if not pid.isdigit() or not folder.is_dir():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:
-            pass  # another user's process, alive
-
-
 def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete=False):
     import nbformat
 
-    from tools.notebook_defs import export_module, run_state
+    from tools.notebook_defs import notebook_module, run_is_complete
 
     out = Path(out).resolve()
     if not made_here(out):
@@ -137,15 +115,14 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
             "Give --out an empty or new folder."
         )
     notebook = nbformat.read(notebook_path, as_version=4)
-    # the notebook's own export code (its "Handing in" section), and nothing else
-    export = export_module(notebook)
-    complete, why_not = run_state(notebook, export)
-    if not (allow_incomplete or complete):
+    if not (allow_incomplete or run_is_complete(notebook, Path(notebook_path).parent)):
         raise SystemExit(
-            f"{notebook_path} is not a complete run: {why_not}. Run it in full "
-            "(`make run` here, or Run all with the default parameters), or pass "
-            "--allow-incomplete for a trial upload."
+            f"{notebook_path} is not a complete run (the metrics.json its record "
+            "names is missing or says complete: false): run `make run` first, or "
+            "pass --allow-incomplete for a trial upload."
         )
+    # the notebook's own export code (its "Handing in" section), and nothing else
+    export = notebook_module(notebook, name="assignment4_export", tags=("export",))
     name = notebook_student(export, notebook)
     if student is not None and student != name:
         raise SystemExit(
@@ -153,15 +130,11 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
             f'`make run STUDENT="{student}"` (it sets the name and builds the hand-in)'
         )
     out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(out)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=staging_prefix(out)))
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-"))
     try:
         for upload, written in WRITTEN.items():
             written_pdf(written, staging / f"{upload}.pdf", export.author_name(name))
-        try:
-            export.export_question_pdfs(notebook, staging, name)
-        except export.HandInError as problem:
-            raise SystemExit(f"No PDFs were written: {problem}.") from None
+        export.export_question_pdfs(notebook, staging, name)
         nbformat.write(notebook, staging / f"{file_stem(name)}_Assgn4.ipynb")
         manifest = {
             "made_by": MADE_BY,
@@ -175,7 +148,6 @@ def build_submission(out, notebook_path=NOTEBOOK, student=None, allow_incomplete
         }
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         if out.exists():  # checked above: only this tool's files
-            # never removed as stale: it may hold the only copy of the last upload
             old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-old-"))
             os.replace(out, old / out.name)
             os.replace(staging, out)

@@ -26,6 +26,7 @@ import torch
 from tools.notebook_defs import NOTEBOOK
 from tools.run import execute
 
+MODELS = ["rnn", "rnn_scratch", "gru", "lstm", "fnn_mean_rows", "fnn_flat"]
 QUICK = {"train_subset": 6_000, "test_subset": 2_000, "epochs": 3, "progress": False}
 
 
@@ -38,11 +39,9 @@ def quick_run(name, hide_gpu):
     environment = dict(os.environ)
     if hide_gpu:
         os.environ["CUDA_VISIBLE_DEVICES"] = ""  # the kernel inherits it
-    parameters = dict(QUICK)
-    if not os.environ.get("MNIST_ROOT"):  # the repository's data/, not this folder's
-        parameters["data_root"] = str(NOTEBOOK.parent / "data")
+    data_root = os.path.abspath(os.environ.get("MNIST_ROOT", "data"))
     try:
-        executed = execute(parameters, notebook=copy)
+        executed = execute({**QUICK, "data_root": data_root}, notebook=copy)
     except SystemExit as stopped:  # a failed cell (named) or a dead kernel
         return None, [f"{name}: {stopped}"]
     finally:
@@ -105,8 +104,7 @@ def main():
             problems.append(f"untrained {name} differs by {gap:.1e} (relative)")
     print("| model | CUDA acc. | CPU acc. | CUDA s/epoch | CPU s/epoch |")
     print("|---|---|---|---|---|")
-    trained = [key for key, value in cpu.items() if "per_epoch" in value]
-    for key in trained:  # every model the record holds
+    for key in MODELS:
         g, c = gpu[key], cpu[key]
         if not all(math.isfinite(v) for v in g["per_epoch"]["train_loss"]):
             problems.append(f"{key}: a non-finite loss on CUDA")

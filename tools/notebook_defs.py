@@ -1,13 +1,14 @@
 """The notebook's own definitions as a module, for tests/, bench/, experiments/ and
 tools/, and the run a notebook records.
 
-`notebook_module` executes the cells with one of the given tags (by default `defs`,
-`run-options` and `parameters`: parameters, imports, functions, classes; no data
-loading, no training) into a fresh module, so callers write `nb.myRNN`, `nb.train`.
-The data cells do not run, so item 1's loaders, which `train()` reads when it is
-called, are None there: a caller passes its own `loaders=`.
+`notebook_module` executes the cells with one of the given tags (by default `defs` and
+`parameters`: parameters, imports, functions, classes; no data loading, no training)
+into a fresh module, so callers write `nb.myRNN`, `nb.train`. The data cells do not
+run, so item 1's loaders, which `train()` takes as its default, are None there: a
+caller passes its own `loaders=`.
 """
 
+import json
 import sys
 import types
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 import nbformat
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "Lastname_Firstname_Assgn4.ipynb"
-DEFINITIONS = ("defs", "run-options", "parameters")
+DEFINITIONS = ("defs", "parameters")
 
 
 def notebook_module(
@@ -23,7 +24,7 @@ def notebook_module(
 ):
     """The cells tagged with any of `tags`, of a notebook file or node, as a module.
     `overrides` ({name: value}) are set again after each cell, so that a definition
-    reading one gets the override (a test's stand-in device)."""
+    taking one as its default gets the override (a test's stand-in device)."""
     if isinstance(notebook, str | Path):
         notebook = nbformat.read(notebook, as_version=4)
     module = types.ModuleType(name, "definitions of the assignment's notebook")
@@ -39,33 +40,23 @@ def notebook_module(
     return module
 
 
-def export_module(book):
-    """The notebook's export cells (its "Handing in" code) alone, as a module."""
-    return notebook_module(book, name="assignment4_export", tags=("export",))
-
-
-def run_state(book, export=None):
-    """(complete, why not): whether the executed notebook `book` holds the record of
-    a complete run (all images, 10 epochs) made with the parameters its cells show.
-    The record is the JSON output of its record cell, so it travels with the file."""
-    export = export or export_module(book)
-    record = export.run_record(book)
-    if record is None:
-        return False, "it holds no record of a run (it was not run to its end)"
-    if record.get("complete") is not True:
-        sizes = f"{record.get('train_size')} / {record.get('test_size')} images"
-        return (
-            False,
-            f"its run was not complete ({sizes}, {record.get('epochs')} epochs)",
-        )
+def run_record(book, folder):
+    """The metrics the run of this executed notebook wrote (metrics.json in its
+    results_dir, under `folder`), or None where that file holds another run's
+    record: the notebook's record cell names the run it wrote."""
+    export = notebook_module(book, name="assignment4_export", tags=("export",))
     try:
-        changed = export.changed_parameters(book, record)
-    except export.HandInError as problem:
-        return False, str(problem)
-    if changed:
-        return False, f"its parameters cells differ from its run ({', '.join(changed)})"
-    return True, ""
+        results_dir = export.parameter_values(book).get("results_dir", "results")
+        path = Path(folder, results_dir, "metrics.json")
+        metrics = json.loads(path.read_text())
+        export.refuse_other_runs(book, path, metrics["run"]["id"], {})
+    except (export.HandInError, OSError, ValueError, KeyError):
+        return None  # no record, or another run's
+    return metrics
 
 
-def run_is_complete(book):
-    return run_state(book)[0]
+def run_is_complete(book, folder):
+    """True if the notebook's run wrote a record of a complete run (all images, 10
+    epochs) into its results_dir under `folder`."""
+    metrics = run_record(book, folder)
+    return metrics is not None and metrics["run"]["complete"] is True
